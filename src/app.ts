@@ -1,0 +1,124 @@
+/**
+ * The express app. Thin by design: request context, logging, metrics, JSON parsing and authentication, then the
+ * route table every domain fills, then the one error handler.
+ */
+import express, { type Express } from 'express';
+import { pinoHttp } from 'pino-http';
+import { z } from 'zod';
+import type { AppContext } from './context';
+import { ControllableClock } from './shared/clock';
+import { createMetrics } from './shared/metrics';
+import { formatShanghai, TIME_ZONE } from './shared/time';
+import { API_BASE, RouteTable } from './shared/http/route';
+import { authenticate, requestContext, actionContextOf } from './shared/http/request-context';
+import { errorHandler, notFoundHandler } from './shared/http/error-handler';
+import { buildOpenApi } from './shared/http/openapi';
+import { identityRoutes } from './identity/identity.routes';
+import { tenderRoutes } from './tenders/tenders.routes';
+import { monitoringRoutes } from './monitoring/monitoring.routes';
+
+export const VERSION = '0.1.0';
+
+/** Every API route, declared once: the app mounts them, the OpenAPI document and the authorization test read them. */
+export function buildRouteTable(ctx: AppContext): RouteTable {
+  const routes = new RouteTable();
+  const { services } = ctx;
+  identityRoutes(routes, services);
+  tenderRoutes(routes, services.tenders);
+  monitoringRoutes(routes, services.audit);
+
+  routes.add({
+    method: 'get', path: '/time', tag: 'platform', access: 'public',
+    summary: '平台时间（倒计时以此为准） (platform time: countdowns follow it, EB 27)',
+    handler: async () => {
+      const now = ctx.clock.now();
+      return { now: now.toISOString(), local: formatShanghai(now), timeZone: TIME_ZONE };
+    },
+  });
+  if (ctx.clock instanceof ControllableClock) {
+    const clock = ctx.clock;
+    routes.add({
+      method: 'post', path: '/dev/clock', tag: 'platform', access: ['operator'],
+      body: z.object({ at: z.iso.datetime({ offset: true }).transform((s) => new Date(s)) }), status: 200,
+      summary: '调整平台时间（仅 CLOCK=controllable 的演示/测试环境） (move platform time; demo and tests only)',
+      handler: async ({ body, ctx: actionCtx }) => {
+        const before = clock.now();
+        clock.set(body.at);
+        await services.audit.record(actionCtx, {
+          action: 'platform.clock.set',
+          payload: { from: before.toISOString(), to: body.at.toISOString() },
+        });
+        return { now: clock.now().toISOString() };
+      },
+    });
+  }
+  return routes;
+}
+
+async function health(ctx: AppContext) {
+  const check = async (fn: () => Promise<unknown>) => {
+    try {
+      const r = await fn();
+      return typeof r === 'string' && r !== 'ok' ? r : 'ok';
+    } catch (err) {
+      return err instanceof Error ? err.message : 'error';
+    }
+  };
+  const [db, queue, events, storage] = await Promise.all([
+    check(() => ctx.db.raw('select 1')),
+    check(() => ctx.queue.ping()),
+    check(() => ctx.events.ping()),
+    check(() => ctx.blobs.ping()),
+  ]);
+  const checks = {
+    db: { status: db, kind: ctx.config.database.url ? 'postgresql' : 'pglite (embedded)' },
+    queue: { status: queue, kind: ctx.config.redis.url ? 'bullmq (redis)' : 'in-process' },
+    events: { status: events, kind: ctx.config.redis.url ? 'redis pub/sub' : 'in-process' },
+    storage: { status: storage, kind: 'local directory' },
+  };
+  const ok = Object.values(checks).every((c) => c.status === 'ok');
+  return { ok, body: { status: ok ? 'ok' : 'degraded', version: VERSION, time: ctx.clock.now().toISOString(), checks } };
+}
+
+export function buildApp(ctx: AppContext): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', ctx.config.trustProxy);
+  const metrics = createMetrics();
+
+  app.use(requestContext);
+  app.use(
+    pinoHttp({
+      logger: ctx.logger,
+      genReqId: (req, res) => String(res.getHeader('X-Request-Id') ?? req.id),
+      autoLogging: { ignore: (req) => req.url === '/health' || req.url === '/metrics' },
+      serializers: { req: (req) => ({ id: req.id, method: req.method, url: req.url }) },
+    }),
+  );
+  app.use(metrics.middleware);
+
+  app.get('/health', async (_req, res) => {
+    const { ok, body } = await health(ctx);
+    res.status(ok ? 200 : 503).json(body);
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
+  const routes = buildRouteTable(ctx);
+  const openapi = buildOpenApi(routes, VERSION);
+  const api = express.Router();
+  api.use(express.json({ limit: ctx.config.maxJsonBytes, strict: true }));
+  api.use(authenticate((token) => ctx.services.auth.verifyToken(token)));
+  api.get('/openapi.json', (_req, res) => {
+    res.json(openapi);
+  });
+  routes.mount(api);
+  app.use(API_BASE, api);
+
+  app.use(notFoundHandler);
+  app.use(errorHandler(ctx.logger));
+  return app;
+}
+
+export { actionContextOf };

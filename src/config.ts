@@ -1,0 +1,151 @@
+/**
+ * The only reader of `process.env`. Every key is documented here with its default; the README's configuration
+ * table is generated from the same list (`npm run config:doc`), so the two cannot drift apart.
+ * Invalid configuration fails at start with a message naming the key.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+
+interface KeySpec<T extends z.ZodTypeAny> {
+  schema: T;
+  doc: string;
+}
+
+function key<T extends z.ZodTypeAny>(schema: T, doc: string): KeySpec<T> {
+  return { schema, doc };
+}
+
+const bool = z
+  .enum(['true', 'false', '1', '0'])
+  .transform((v) => v === 'true' || v === '1');
+
+/** Every environment variable the platform reads. */
+export const configKeys = {
+  NODE_ENV: key(z.enum(['development', 'test', 'production']).default('development'), 'Run mode.'),
+  HOST: key(z.string().default('127.0.0.1'), 'Address the HTTP server binds.'),
+  PORT: key(z.coerce.number().int().min(0).max(65535).default(3000), 'HTTP port (0 picks a free one).'),
+  DATA_DIR: key(z.string().default('./data'), 'Local data: the embedded database and the default blob store.'),
+  DATABASE_URL: key(
+    z.string().url().optional(),
+    'PostgreSQL URL. Unset: embedded PGlite (real Postgres in WebAssembly) in DATA_DIR/pglite.',
+  ),
+  DATABASE_POOL_MAX: key(z.coerce.number().int().min(1).default(10), 'Connection pool size for PostgreSQL.'),
+  REDIS_URL: key(
+    z.string().optional(),
+    'Redis URL. Set: BullMQ queues and Redis pub/sub. Unset: jobs run in-process and events use an in-process emitter.',
+  ),
+  REDIS_PREFIX: key(z.string().regex(/^[A-Za-z0-9:_-]+$/).default('gz'), 'Prefix for every Redis key and channel.'),
+  BLOB_DIR: key(z.string().optional(), 'Directory of the local blob store. Default: DATA_DIR/blobs.'),
+  LOG_LEVEL: key(
+    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    'pino log level.',
+  ),
+  PLATFORM_KEY_PASSPHRASE: key(
+    z.string().min(12).default('dev-only-passphrase-change-me'),
+    'Encrypts the platform CA and TSA private keys at rest (PKCS#8). Must be changed in production.',
+  ),
+  PLATFORM_NAME: key(z.string().default('公共资源交易中心'), 'Shown in certificates and documents.'),
+  TOKEN_TTL_SECONDS: key(z.coerce.number().int().min(30).max(86400).default(900), 'Lifetime of a login token.'),
+  LOGIN_CHALLENGE_TTL_SECONDS: key(
+    z.coerce.number().int().min(10).max(3600).default(120),
+    'How long a certificate-login nonce may be answered.',
+  ),
+  CERT_VALIDITY_DAYS: key(z.coerce.number().int().min(1).max(3650).default(365), 'Validity of issued user certificates.'),
+  ADMIN_PASSWORD: key(
+    z.string().min(10).optional(),
+    'Password of the bootstrap operator `admin`, created at first start. Unset: a random one is printed once.',
+  ),
+  CLOCK: key(
+    z.enum(['system', 'controllable']).default('system'),
+    'controllable lets an operator move platform time (demos and tests only; refused in production).',
+  ),
+  OUTBOX_POLL_MS: key(z.coerce.number().int().min(10).default(1000), 'How often the outbox dispatcher looks for due jobs.'),
+  OUTBOX_SWEEP_SECONDS: key(
+    z.coerce.number().int().min(1).default(60),
+    'A job handed to the queue and not finished after this long is checked and re-enqueued if the queue lost it.',
+  ),
+  RUN_JOBS_IN_API: key(
+    bool.default(true),
+    'Run the outbox dispatcher and job workers inside the API process. Set false when separate `npm run worker` processes do it.',
+  ),
+  TRUST_PROXY: key(bool.default(false), 'Trust X-Forwarded-For (behind a reverse proxy) for client addresses.'),
+  MAX_JSON_BYTES: key(z.coerce.number().int().min(1024).default(1_048_576), 'Largest JSON request body.'),
+} as const;
+
+type Keys = typeof configKeys;
+export type RawConfig = { [K in keyof Keys]: z.output<Keys[K]['schema']> };
+
+export interface Config {
+  env: RawConfig['NODE_ENV'];
+  host: string;
+  port: number;
+  dataDir: string;
+  database: { url?: string; poolMax: number; embeddedDir: string };
+  redis: { url?: string; prefix: string };
+  blobDir: string;
+  logLevel: RawConfig['LOG_LEVEL'];
+  platformKeyPassphrase: string;
+  platformName: string;
+  tokenTtlSeconds: number;
+  loginChallengeTtlSeconds: number;
+  certValidityDays: number;
+  adminPassword?: string;
+  clock: RawConfig['CLOCK'];
+  outbox: { pollMs: number; sweepSeconds: number };
+  runJobsInApi: boolean;
+  trustProxy: boolean;
+  maxJsonBytes: number;
+}
+
+export class ConfigError extends Error {}
+
+/** Reads and validates configuration. `overrides` lets tests and CLIs set keys without touching the environment. */
+export function loadConfig(overrides: Partial<Record<keyof Keys, string>> = {}): Config {
+  const source: Record<string, string | undefined> = { ...process.env, ...overrides };
+  const raw: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const [name, spec] of Object.entries(configKeys)) {
+    const value = source[name] === '' ? undefined : source[name];
+    const parsed = spec.schema.safeParse(value);
+    if (parsed.success) raw[name] = parsed.data;
+    else problems.push(`${name}: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+  }
+  if (problems.length) throw new ConfigError(`配置无效 (invalid configuration):\n  ${problems.join('\n  ')}`);
+  const r = raw as RawConfig;
+  if (r.NODE_ENV === 'production' && r.CLOCK === 'controllable') {
+    throw new ConfigError('CLOCK=controllable is refused in production: platform time decides deadlines (EB 27).');
+  }
+  if (r.NODE_ENV === 'production' && r.PLATFORM_KEY_PASSPHRASE === configKeys.PLATFORM_KEY_PASSPHRASE.schema.parse(undefined)) {
+    throw new ConfigError('PLATFORM_KEY_PASSPHRASE must be set in production.');
+  }
+  const dataDir = path.resolve(r.DATA_DIR);
+  return {
+    env: r.NODE_ENV,
+    host: r.HOST,
+    port: r.PORT,
+    dataDir,
+    database: { url: r.DATABASE_URL, poolMax: r.DATABASE_POOL_MAX, embeddedDir: path.join(dataDir, 'pglite') },
+    redis: { url: r.REDIS_URL, prefix: r.REDIS_PREFIX },
+    blobDir: path.resolve(r.BLOB_DIR ?? path.join(dataDir, 'blobs')),
+    logLevel: r.LOG_LEVEL,
+    platformKeyPassphrase: r.PLATFORM_KEY_PASSPHRASE,
+    platformName: r.PLATFORM_NAME,
+    tokenTtlSeconds: r.TOKEN_TTL_SECONDS,
+    loginChallengeTtlSeconds: r.LOGIN_CHALLENGE_TTL_SECONDS,
+    certValidityDays: r.CERT_VALIDITY_DAYS,
+    adminPassword: r.ADMIN_PASSWORD,
+    clock: r.CLOCK,
+    outbox: { pollMs: r.OUTBOX_POLL_MS, sweepSeconds: r.OUTBOX_SWEEP_SECONDS },
+    runJobsInApi: r.RUN_JOBS_IN_API,
+    trustProxy: r.TRUST_PROXY,
+    maxJsonBytes: r.MAX_JSON_BYTES,
+  };
+}
+
+/** The configuration table for the README: key, default, meaning. */
+export function describeConfig(): Array<{ key: string; default: string; doc: string }> {
+  return Object.entries(configKeys).map(([name, spec]) => {
+    const d = spec.schema.safeParse(undefined);
+    return { key: name, default: d.success && d.data !== undefined ? String(d.data) : '(unset)', doc: spec.doc };
+  });
+}

@@ -1,0 +1,124 @@
+/**
+ * Wires the platform together once per process: stores, queue, events, the platform keys and every service.
+ * The API server, the worker, the CLIs and the tests all start from here, so they run the same code path.
+ */
+import type { Config } from './config';
+import { createDb, migrateLatest, type Db } from './db';
+import { ControllableClock, SystemClock, type Clock } from './shared/clock';
+import { createLogger, type Logger } from './shared/logger';
+import { createBlobStore, type BlobStore } from './shared/blobs';
+import { createEventBus, type EventBus } from './shared/events';
+import { createJobQueue, JobRegistry, OutboxDispatcher, type JobQueue } from './shared/queue';
+import { AuditService } from './monitoring/audit.service';
+import { loadPlatformKeys, type PlatformKeys } from './identity/platform-keys';
+import { IdentityService } from './identity/identity.service';
+import { CertificateService } from './identity/certificates.service';
+import { AuthService } from './identity/auth.service';
+import { TokenSigner } from './identity/tokens';
+import { ensureOperator } from './identity/bootstrap';
+import { TenderService } from './tenders/tenders.service';
+import { registerTenderJobs } from './tenders/tenders.jobs';
+
+export interface Services {
+  audit: AuditService;
+  identity: IdentityService;
+  certificates: CertificateService;
+  auth: AuthService;
+  tenders: TenderService;
+}
+
+export interface AppContext {
+  config: Config;
+  db: Db;
+  clock: Clock;
+  logger: Logger;
+  blobs: BlobStore;
+  events: EventBus;
+  registry: JobRegistry;
+  queue: JobQueue;
+  dispatcher: OutboxDispatcher;
+  keys: PlatformKeys;
+  services: Services;
+  /** Starts the job workers and the outbox dispatcher in this process. */
+  startJobs(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface ContextOptions {
+  clock?: Clock;
+  logger?: Logger;
+  /** Apply pending migrations first (default true). */
+  migrate?: boolean;
+  /** Create the first operator if there is none (default true). */
+  bootstrap?: boolean;
+  /** Where to show the one-time admin password. */
+  announce?: (text: string) => void;
+}
+
+export async function createContext(config: Config, opts: ContextOptions = {}): Promise<AppContext> {
+  const logger = opts.logger ?? createLogger(config.logLevel);
+  const clock = opts.clock ?? (config.clock === 'controllable' ? new ControllableClock() : new SystemClock());
+  const db = createDb(config);
+  if (opts.migrate ?? true) await migrateLatest(db);
+
+  const blobs = createBlobStore(config);
+  const events = createEventBus(config, logger);
+  const registry = new JobRegistry();
+  const queue = createJobQueue(config, { db, clock, registry, logger });
+  const dispatcher = new OutboxDispatcher({
+    db,
+    clock,
+    queue,
+    registry,
+    logger,
+    pollMs: config.outbox.pollMs,
+    sweepSeconds: config.outbox.sweepSeconds,
+  });
+
+  const keys = await loadPlatformKeys(db, clock, { passphrase: config.platformKeyPassphrase, platformName: config.platformName });
+  const audit = new AuditService(db, clock);
+  const identity = new IdentityService(db, clock, audit);
+  const certificates = new CertificateService(db, clock, audit, keys, config.certValidityDays);
+  const tokens = new TokenSigner(keys.tokenSecret, clock, config.tokenTtlSeconds);
+  const auth = new AuthService(db, clock, audit, certificates, tokens, config.loginChallengeTtlSeconds);
+  const tenders = new TenderService(db, clock, audit, blobs);
+  const services: Services = { audit, identity, certificates, auth, tenders };
+
+  registerTenderJobs(registry, () => tenders);
+
+  if (opts.bootstrap ?? true) {
+    await ensureOperator(db, identity, audit, {
+      platformName: config.platformName,
+      adminPassword: config.adminPassword,
+      logger,
+      announce: opts.announce ?? ((text) => logger.warn(text)),
+    });
+  }
+
+  let jobsStarted = false;
+  return {
+    config,
+    db,
+    clock,
+    logger,
+    blobs,
+    events,
+    registry,
+    queue,
+    dispatcher,
+    keys,
+    services,
+    async startJobs() {
+      if (jobsStarted) return;
+      jobsStarted = true;
+      await queue.startWorkers();
+      dispatcher.start();
+    },
+    async close() {
+      await dispatcher.stop();
+      await queue.close();
+      await events.close();
+      await db.destroy();
+    },
+  };
+}

@@ -1,0 +1,39 @@
+/** `npm start`: the API server. With no DATABASE_URL/REDIS_URL it is a complete platform on its own. */
+import { loadConfig } from './config';
+import { createContext } from './context';
+import { buildApp } from './app';
+
+async function main() {
+  const config = loadConfig();
+  const ctx = await createContext(config, { announce: (text) => console.log(`\n*** ${text}\n`) });
+  // Without Redis the queue lives in this process, so jobs must run here too.
+  if (config.runJobsInApi || !config.redis.url) await ctx.startJobs();
+  const app = buildApp(ctx);
+  const server = app.listen(config.port, config.host, () => {
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    ctx.logger.info(
+      { port, database: config.database.url ? 'postgresql' : `pglite ${config.database.embeddedDir}`, redis: Boolean(config.redis.url) },
+      `平台已启动 platform listening on http://${config.host}:${port}`,
+    );
+  });
+  server.requestTimeout = 0; // large uploads stream for as long as they need; deadlines are judged by the clock
+  server.headersTimeout = 60_000;
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    ctx.logger.info({ signal }, 'shutting down');
+    server.close();
+    await ctx.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((err) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

@@ -1,0 +1,77 @@
+/**
+ * Test environment: a fresh database per run and a Redis key prefix per run.
+ * - DATABASE_URL set → a new database `gz_test_<random>` is created on that server, migrated once, dropped at the end.
+ * - DATABASE_URL unset → embedded PGlite in memory (the embedded default, same migrations).
+ * - REDIS_URL set → BullMQ and Redis pub/sub with prefix `gztest:<random>`; unset → in-process jobs and events.
+ */
+import crypto from 'node:crypto';
+import knexFactory from 'knex';
+import { loadConfig, type Config } from '../../src/config';
+import { createDb, migrateLatest, type Db } from '../../src/db';
+
+export const runId = crypto.randomBytes(4).toString('hex');
+
+let baseConfig: Config | undefined;
+export function testBaseConfig(): Config {
+  baseConfig ??= loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', CLOCK: 'controllable', RUN_JOBS_IN_API: 'false' });
+  return baseConfig;
+}
+
+export function usingRealPostgres(): boolean {
+  return Boolean(testBaseConfig().database.url);
+}
+
+export function usingRedis(): boolean {
+  return Boolean(testBaseConfig().redis.url);
+}
+
+function withDatabase(url: string, name: string): string {
+  const u = new URL(url);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+const created: string[] = [];
+
+/** A new, empty database (not migrated): its config and a knex handle. */
+export async function createFreshDatabase(label = 'db'): Promise<{ config: Config; db: Db }> {
+  const base = testBaseConfig();
+  if (!base.database.url) {
+    const config: Config = { ...base, database: { ...base.database, embeddedDir: ':memory:' } };
+    return { config, db: createDb(config) };
+  }
+  const name = `gz_test_${runId}_${label}_${created.length}`.toLowerCase();
+  const admin = knexFactory({ client: 'pg', connection: base.database.url, pool: { min: 0, max: 1 } });
+  try {
+    await admin.raw('CREATE DATABASE ??', [name]);
+  } finally {
+    await admin.destroy();
+  }
+  created.push(name);
+  const config: Config = { ...base, database: { ...base.database, url: withDatabase(base.database.url, name) } };
+  return { config, db: createDb(config) };
+}
+
+/** A new database with every migration applied. */
+export async function createMigratedDatabase(label = 'db'): Promise<{ config: Config; db: Db }> {
+  const fresh = await createFreshDatabase(label);
+  await migrateLatest(fresh.db);
+  return fresh;
+}
+
+/** Drops every database this run created (called once after all tests). */
+export async function dropCreatedDatabases(): Promise<void> {
+  const base = testBaseConfig();
+  if (!base.database.url || created.length === 0) return;
+  const admin = knexFactory({ client: 'pg', connection: base.database.url, pool: { min: 0, max: 1 } });
+  try {
+    for (const name of created.splice(0)) await admin.raw('DROP DATABASE IF EXISTS ?? WITH (FORCE)', [name]);
+  } finally {
+    await admin.destroy();
+  }
+}
+
+/** A Redis prefix unique to this run and label. */
+export function redisPrefix(label: string): string {
+  return `gztest:${runId}:${label}`;
+}
