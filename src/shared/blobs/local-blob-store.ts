@@ -1,0 +1,145 @@
+/**
+ * Blobs as files under one directory. A put streams into a temp file in the target's own directory while hashing,
+ * fsyncs it, then renames it into place: rename within a directory is atomic, so a reader sees the whole blob or none,
+ * and an interrupted or over-size upload leaves nothing behind.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { PayloadTooLarge } from '../errors';
+import { BlobKeyInvalid, BlobNotFound } from './blobs.errors';
+import type { BlobStore, PutResult } from './index';
+
+const KEY_PATTERN = /^[a-z0-9][a-z0-9/_.-]{0,200}$/;
+
+/**
+ * Refuses anything that could leave the store's directory or collide with a temp file: only the pattern's characters,
+ * no empty segment (`a//b`, trailing `/`), no `.` or `..` segment, no segment starting with `.` (temp files do).
+ */
+export function validateBlobKey(key: string): void {
+  const ok =
+    typeof key === 'string' &&
+    KEY_PATTERN.test(key) &&
+    key.split('/').every((seg) => seg.length > 0 && !seg.startsWith('.'));
+  if (!ok) throw BlobKeyInvalid({ key: String(key).slice(0, 256) });
+}
+
+class TooLarge extends Error {}
+
+/** Counts and hashes the bytes going through; fails once more than maxBytes have passed. */
+class HashAndLimit extends Transform {
+  readonly hash = crypto.createHash('sha256');
+  size = 0;
+
+  constructor(private readonly maxBytes: number) {
+    super();
+  }
+
+  override _transform(chunk: Buffer | string, _enc: BufferEncoding, cb: TransformCallback): void {
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    this.size += buf.length;
+    if (this.size > this.maxBytes) {
+      cb(new TooLarge());
+      return;
+    }
+    this.hash.update(buf);
+    cb(null, buf);
+  }
+}
+
+export class LocalBlobStore implements BlobStore {
+  readonly root: string;
+
+  constructor(root: string) {
+    this.root = path.resolve(root);
+  }
+
+  private pathOf(key: string): string {
+    validateBlobKey(key);
+    const full = path.resolve(this.root, key);
+    // Belt and braces: the pattern already excludes every way out of the root.
+    if (!full.startsWith(this.root + path.sep)) throw BlobKeyInvalid({ key });
+    return full;
+  }
+
+  async put(key: string, body: NodeJS.ReadableStream | Buffer, opts: { maxBytes?: number } = {}): Promise<PutResult> {
+    const target = this.pathOf(key);
+    const maxBytes = opts.maxBytes ?? Number.POSITIVE_INFINITY;
+    if (Buffer.isBuffer(body) && body.length > maxBytes) throw PayloadTooLarge(undefined, { maxBytes });
+    const dir = path.dirname(target);
+    await fsp.mkdir(dir, { recursive: true });
+    const temp = path.join(dir, `.${path.basename(target)}.${crypto.randomBytes(6).toString('hex')}.tmp`);
+    const meter = new HashAndLimit(maxBytes);
+    const source = Buffer.isBuffer(body) ? Readable.from([body]) : body;
+    try {
+      // Opened here, not by createWriteStream, so the temp file exists before any byte flows and the cleanup below
+      // cannot run before it is created. The stream fsyncs (flush) and closes the handle when it ends or fails.
+      const fh = await fsp.open(temp, 'wx');
+      await pipeline(source, meter, fh.createWriteStream({ flush: true }));
+      await fsp.rename(temp, target);
+    } catch (err) {
+      await fsp.rm(temp, { force: true });
+      if (err instanceof TooLarge) throw PayloadTooLarge(undefined, { maxBytes });
+      throw err;
+    }
+    await syncDir(dir);
+    return { key, size: meter.size, sha256: meter.hash.digest('hex') };
+  }
+
+  async get(key: string): Promise<NodeJS.ReadableStream> {
+    const file = this.pathOf(key);
+    try {
+      // Opening first turns a missing blob into BlobNotFound here rather than an error event on the stream.
+      const fh = await fsp.open(file, 'r');
+      return fh.createReadStream();
+    } catch (err) {
+      if (isNotFound(err)) throw BlobNotFound({ key });
+      throw err;
+    }
+  }
+
+  async stat(key: string): Promise<{ size: number } | null> {
+    try {
+      const st = await fsp.stat(this.pathOf(key));
+      return st.isFile() ? { size: st.size } : null;
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    await fsp.rm(this.pathOf(key), { force: true });
+  }
+
+  async ping(): Promise<'ok' | string> {
+    try {
+      await fsp.mkdir(this.root, { recursive: true });
+      await fsp.access(this.root, fs.constants.W_OK);
+      return 'ok';
+    } catch (err) {
+      return err instanceof Error ? err.message : String(err);
+    }
+  }
+}
+
+function isNotFound(err: unknown): boolean {
+  const code = (err as { code?: string } | null)?.code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+/** Makes the rename durable. Not every platform can fsync a directory; there it is skipped. */
+async function syncDir(dir: string): Promise<void> {
+  let fh: fsp.FileHandle | undefined;
+  try {
+    fh = await fsp.open(dir, 'r');
+    await fh.sync();
+  } catch {
+    // best effort
+  } finally {
+    await fh?.close().catch(() => undefined);
+  }
+}

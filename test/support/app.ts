@@ -1,0 +1,63 @@
+/**
+ * The real app on a fresh, migrated database (PostgreSQL or PGlite, see env.ts) with a frozen ControllableClock,
+ * a temporary blob directory and, with Redis, a key prefix of its own. Tests drive it with supertest.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Express } from 'express';
+import supertest from 'supertest';
+import { buildApp } from '../../src/app';
+import { createContext, type AppContext } from '../../src/context';
+import { ControllableClock } from '../../src/shared/clock';
+import { createLogger } from '../../src/shared/logger';
+import { createMigratedDatabase, redisPrefix } from './env';
+
+/** 2026-11-23 09:00 Asia/Shanghai, a Monday. */
+export const T0 = new Date('2026-11-23T01:00:00Z');
+
+export const ADMIN_PASSWORD = 'operator-password-for-tests';
+
+export interface TestApp {
+  ctx: AppContext;
+  app: Express;
+  http: ReturnType<typeof supertest>;
+  clock: ControllableClock;
+  blobDir: string;
+  close(): Promise<void>;
+}
+
+export async function createTestApp(label: string): Promise<TestApp> {
+  const { config: dbConfig, db } = await createMigratedDatabase(label);
+  await db.destroy();
+  const blobDir = fs.mkdtempSync(path.join(os.tmpdir(), `gz-blobs-${label}-`));
+  const config = {
+    ...dbConfig,
+    blobDir,
+    adminPassword: ADMIN_PASSWORD,
+    redis: { ...dbConfig.redis, prefix: redisPrefix(label) },
+  };
+  const clock = new ControllableClock();
+  clock.freeze(T0);
+  const ctx = await createContext(config, { clock, logger: createLogger('silent') });
+  // workers consume; the dispatcher is ticked by the tests (runDueJobs) so time moves only when a test says so
+  await ctx.queue.startWorkers();
+  const app = buildApp(ctx);
+  return {
+    ctx,
+    app,
+    http: supertest(app),
+    clock,
+    blobDir,
+    async close() {
+      await ctx.close();
+      fs.rmSync(blobDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Runs what is due: the dispatcher hands due outbox rows to the queue, then the queue is drained. */
+export async function runDueJobs(t: TestApp): Promise<void> {
+  await t.ctx.dispatcher.tick();
+  await t.ctx.queue.drain();
+}

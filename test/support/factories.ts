@@ -1,0 +1,144 @@
+/**
+ * Factories that build the world through the real API: an operator registers organisations and users, each user
+ * enrols its certificates with the one-time code and logs in by signing a challenge — as people do.
+ */
+import crypto from 'node:crypto';
+import { createCsr, generateRsaKeyPair, signChallenge, type KeyPairPem } from '../../crypto/pki';
+import { withCheckChar } from '../../src/identity/credit-code';
+import type { OrgType } from '../../src/shared/access';
+import { ADMIN_PASSWORD, type TestApp } from './app';
+
+export interface Member {
+  orgId: string;
+  orgType: OrgType;
+  userId: string;
+  username: string;
+  token: string;
+  signingKeys: KeyPairPem;
+  signingCertPem: string;
+  signingSerial: string;
+  encryptionCertPem: string;
+}
+
+let counter = 0;
+
+export function uniqueCreditCode(): string {
+  const n = String(crypto.randomInt(0, 1e9)).padStart(9, '0');
+  return withCheckChar(`91${String(110000 + (counter++ % 899999)).padStart(6, '0')}${n}`);
+}
+
+export function bearer(token: string): { Authorization: string } {
+  return { Authorization: `Bearer ${token}` };
+}
+
+export async function operatorToken(t: TestApp): Promise<string> {
+  const res = await t.http.post('/api/v1/auth/password-login').send({ username: 'admin', password: ADMIN_PASSWORD }).expect(200);
+  return res.body.token;
+}
+
+const ORG_NAMES: Record<OrgType, string> = {
+  bidder: '建设集团有限公司',
+  tenderer: '城市建设投资有限公司',
+  agency: '招标代理有限公司',
+  regulator: '住房和城乡建设局',
+  operator: '公共资源交易中心',
+};
+
+export async function createOrganisation(t: TestApp, type: OrgType, overrides: Record<string, unknown> = {}): Promise<string> {
+  const op = await operatorToken(t);
+  const res = await t.http
+    .post('/api/v1/organisations')
+    .set(bearer(op))
+    .send({
+      type,
+      name: `测试${ORG_NAMES[type]}${++counter}`,
+      creditCode: uniqueCreditCode(),
+      legalRepresentative: '王某',
+      ...(type === 'bidder' ? { basicAccountBank: '中国建设银行西安分行', basicAccountNo: `6100${crypto.randomInt(1e9, 9e9)}` } : {}),
+      ...overrides,
+    })
+    .expect(201);
+  return res.body.id;
+}
+
+export async function login(t: TestApp, keys: KeyPairPem, certPem: string): Promise<string> {
+  const ch = await t.http.post('/api/v1/auth/challenge').expect(201);
+  const res = await t.http
+    .post('/api/v1/auth/certificate-login')
+    .send({ challengeId: ch.body.challengeId, certificatePem: certPem, signature: signChallenge(keys.privateKeyPem, ch.body.nonce) })
+    .expect(200);
+  return res.body.token;
+}
+
+/** A user of `orgId` (a new organisation of `type` when no id is given), enrolled and logged in. */
+export async function createMember(t: TestApp, type: OrgType, opts: { orgId?: string; role?: 'admin' | 'staff' } = {}): Promise<Member> {
+  const orgId = opts.orgId ?? (await createOrganisation(t, type));
+  const op = await operatorToken(t);
+  const username = `u${++counter}${crypto.randomBytes(3).toString('hex')}`;
+  const created = await t.http
+    .post(`/api/v1/organisations/${orgId}/users`)
+    .set(bearer(op))
+    .send({ username, displayName: `张${counter}`, role: opts.role ?? 'admin' })
+    .expect(201);
+  const signingKeys = generateRsaKeyPair();
+  const encryptionKeys = generateRsaKeyPair();
+  const enrolled = await t.http
+    .post('/api/v1/certificates/enrol')
+    .send({
+      username,
+      enrolmentCode: created.body.enrolmentCode,
+      signingCsrPem: createCsr(signingKeys, { commonName: username }),
+      encryptionCsrPem: createCsr(encryptionKeys, { commonName: username }),
+    })
+    .expect(201);
+  const signingCertPem = enrolled.body.signing.certificatePem;
+  const token = await login(t, signingKeys, signingCertPem);
+  return {
+    orgId,
+    orgType: type,
+    userId: created.body.user.id,
+    username,
+    token,
+    signingKeys,
+    signingCertPem,
+    signingSerial: enrolled.body.signing.serialHex,
+    encryptionCertPem: enrolled.body.encryption.certificatePem,
+  };
+}
+
+/** A valid tender body: one section, deposit at exactly 2%, deadline 30 days after `now`. */
+export function tenderBody(tendererOrgId: string, now: Date, overrides: Record<string, unknown> = {}) {
+  return {
+    name: '某市第一中学教学楼新建工程施工',
+    type: 'construction',
+    tendererOrgId,
+    region: '陕西省西安市',
+    description: '新建教学楼一栋，建筑面积 12,000 平方米。',
+    bidDeadline: new Date(now.getTime() + 30 * 86_400_000).toISOString(),
+    decryptionWindowMinutes: 30,
+    decryptionFailurePolicy: 'withdraw',
+    sections: [{ name: '第一标段：土建工程', estimatedPriceFen: 12_000_000_00, depositFen: 24_000_000 }],
+    ...overrides,
+  };
+}
+
+/** Uploads a small tender document and returns its id. */
+export async function uploadDocument(t: TestApp, token: string, tenderId: string, content = '%PDF-1.4 招标文件\n'): Promise<string> {
+  const res = await t.http
+    .post(`/api/v1/tenders/${tenderId}/documents?fileName=${encodeURIComponent('招标文件.pdf')}`)
+    .set(bearer(token))
+    .set('Content-Type', 'application/pdf')
+    .send(Buffer.from(content))
+    .expect(201);
+  return res.body.id;
+}
+
+export async function countRows(t: TestApp, table: string): Promise<number> {
+  const [{ n }] = await t.ctx.db(table).count({ n: '*' });
+  return Number(n);
+}
+
+/** Logs members in again, e.g. after the clock moved past their tokens' lifetime. */
+export async function refresh(t: TestApp, ...members: Member[]): Promise<void> {
+  for (const m of members) m.token = await login(t, m.signingKeys, m.signingCertPem);
+}
