@@ -29,7 +29,6 @@ describe('authorization: every route, every role, foreign organisations', () => 
   let foreignBidder: Member;
   let tenderer: Member;
   let regulator: Member;
-  let opToken: string;
   let draftId: string;
   let publishedId: string;
   let draftDocId: string;
@@ -45,7 +44,6 @@ describe('authorization: every route, every role, foreign organisations', () => 
     bidder = await createMember(t, 'bidder');
     foreignBidder = await createMember(t, 'bidder');
     tenderer = await createMember(t, 'tenderer');
-    opToken = await operatorToken(t);
     const draft = await t.http.post('/api/v1/tenders').set(bearer(agency.token)).send(tenderBody(tenderer.orgId, t.clock.now())).expect(201);
     draftId = draft.body.id;
     draftDocId = await uploadDocument(t, agency.token, draftId);
