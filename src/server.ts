@@ -2,6 +2,7 @@
 import { loadConfig } from './config';
 import { createContext } from './context';
 import { buildApp } from './app';
+import { exitOnStartFailure, stopOnSignals } from './shared/shutdown';
 
 async function main() {
   const config = loadConfig();
@@ -20,20 +21,10 @@ async function main() {
   server.requestTimeout = 0; // large uploads stream for as long as they need; deadlines are judged by the clock
   server.headersTimeout = 60_000;
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    ctx.logger.info({ signal }, 'shutting down');
+  stopOnSignals(ctx.logger, async () => {
     server.close();
     await ctx.close();
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
+  });
 }
 
-main().catch((err) => {
-  console.error(err instanceof Error ? err.message : err);
-  process.exit(1);
-});
+main().catch(exitOnStartFailure);

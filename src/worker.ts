@@ -4,6 +4,7 @@
  */
 import { loadConfig } from './config';
 import { createContext } from './context';
+import { exitOnStartFailure, stopOnSignals } from './shared/shutdown';
 
 async function main() {
   const config = loadConfig();
@@ -11,16 +12,7 @@ async function main() {
   const ctx = await createContext(config, { bootstrap: false });
   await ctx.startJobs();
   ctx.logger.info({ queues: ctx.registry.queues() }, 'worker started');
-  const stop = async (signal: string) => {
-    ctx.logger.info({ signal }, 'worker shutting down');
-    await ctx.close();
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
+  stopOnSignals(ctx.logger, () => ctx.close());
 }
 
-main().catch((err) => {
-  console.error(err instanceof Error ? err.message : err);
-  process.exit(1);
-});
+main().catch(exitOnStartFailure);

@@ -4,6 +4,7 @@
  */
 import { Redis } from 'ioredis';
 import type { Logger } from '../logger';
+import { quitAll, whenReady } from '../redis';
 import type { EventBus, EventListener } from './index';
 
 /** The full channel name, `${prefix}:events:${channel}` (the in-process bus uses the same names). */
@@ -115,33 +116,9 @@ export class RedisEventBus implements EventBus {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.listeners.clear();
-      await Promise.all(
-        [this.sub, this.pub].map((c) => (c.status === 'end' ? undefined : c.quit().catch(() => c.disconnect()))),
-      );
+      await quitAll([this.sub, this.pub]);
     })();
     return this.closing;
   }
 
-}
-
-/** Waits for a connection still connecting (the offline queue is off, so a command sent now would fail at once). */
-function whenReady(conn: Redis, timeoutMs: number): Promise<void> {
-  if (conn.status === 'ready') return Promise.resolve();
-  if (!['wait', 'connecting', 'connect', 'reconnecting'].includes(conn.status)) {
-    return Promise.reject(new Error(`redis connection is ${conn.status}`));
-  }
-  return new Promise<void>((resolve, reject) => {
-    const done = (err?: Error) => {
-      clearTimeout(timer);
-      conn.off('ready', onReady);
-      conn.off('error', onError);
-      if (err) reject(err);
-      else resolve();
-    };
-    const onReady = () => done();
-    const onError = (err: Error) => done(err);
-    const timer = setTimeout(() => done(new Error(`redis not ready after ${timeoutMs} ms (${conn.status})`)), timeoutMs);
-    conn.once('ready', onReady);
-    conn.once('error', onError);
-  });
 }

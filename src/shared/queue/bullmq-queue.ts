@@ -5,6 +5,7 @@
  */
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
+import { quitAll, whenReady } from '../redis';
 import { backoffOf, attemptsOf } from './jobs';
 import { errorText, runOutboxJob, type JobQueue, type JobQueueDeps, type QueuedJob } from './queue';
 
@@ -133,34 +134,8 @@ export class BullMqJobQueue implements JobQueue {
     this.closing ??= (async () => {
       await Promise.all(this.workers.map((w) => w.close()));
       await Promise.all([...this.queues.values()].map((q) => q.close()));
-      await Promise.all(
-        [this.workerConnection, this.queueConnection]
-          .filter((c): c is Redis => c !== undefined)
-          .map((c) => (c.status === 'end' ? undefined : c.quit().catch(() => c.disconnect()))),
-      );
+      await quitAll([this.workerConnection, this.queueConnection]);
     })();
     return this.closing;
   }
-}
-
-/** Waits for a connection still connecting (the offline queue is off, so a command sent now would fail at once). */
-function whenReady(conn: Redis, timeoutMs: number): Promise<void> {
-  if (conn.status === 'ready') return Promise.resolve();
-  if (!['wait', 'connecting', 'connect', 'reconnecting'].includes(conn.status)) {
-    return Promise.reject(new Error(`redis connection is ${conn.status}`));
-  }
-  return new Promise<void>((resolve, reject) => {
-    const done = (err?: Error) => {
-      clearTimeout(timer);
-      conn.off('ready', onReady);
-      conn.off('error', onError);
-      if (err) reject(err);
-      else resolve();
-    };
-    const onReady = () => done();
-    const onError = (err: Error) => done(err);
-    const timer = setTimeout(() => done(new Error(`redis not ready after ${timeoutMs} ms (${conn.status})`)), timeoutMs);
-    conn.once('ready', onReady);
-    conn.once('error', onError);
-  });
 }
