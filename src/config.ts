@@ -15,6 +15,14 @@ function key<T extends z.ZodTypeAny>(schema: T, doc: string): KeySpec<T> {
   return { schema, doc };
 }
 
+/** A whole number written as digits only (no blanks, no hex, no exponent). */
+const int = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'expected a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
 const bool = z
   .enum(['true', 'false', '1', '0'])
   .transform((v) => v === 'true' || v === '1');
@@ -23,13 +31,13 @@ const bool = z
 export const configKeys = {
   NODE_ENV: key(z.enum(['development', 'test', 'production']).default('development'), 'Run mode.'),
   HOST: key(z.string().default('127.0.0.1'), 'Address the HTTP server binds.'),
-  PORT: key(z.coerce.number().int().min(0).max(65535).default(3000), 'HTTP port (0 picks a free one).'),
+  PORT: key(int(0, 65535).default(3000), 'HTTP port (0 picks a free one).'),
   DATA_DIR: key(z.string().default('./data'), 'Local data: the embedded database and the default blob store.'),
   DATABASE_URL: key(
     z.string().url().optional(),
     'PostgreSQL URL. Unset: embedded PGlite (real Postgres in WebAssembly) in DATA_DIR/pglite.',
   ),
-  DATABASE_POOL_MAX: key(z.coerce.number().int().min(1).default(10), 'Connection pool size for PostgreSQL.'),
+  DATABASE_POOL_MAX: key(int(1, 1000).default(10), 'Connection pool size for PostgreSQL.'),
   REDIS_URL: key(
     z.string().optional(),
     'Redis URL. Set: BullMQ queues and Redis pub/sub. Unset: jobs run in-process and events use an in-process emitter.',
@@ -45,12 +53,12 @@ export const configKeys = {
     'Encrypts the platform CA and TSA private keys at rest (PKCS#8). Must be changed in production.',
   ),
   PLATFORM_NAME: key(z.string().default('公共资源交易中心'), 'Shown in certificates and documents.'),
-  TOKEN_TTL_SECONDS: key(z.coerce.number().int().min(30).max(86400).default(900), 'Lifetime of a login token.'),
+  TOKEN_TTL_SECONDS: key(int(30, 86400).default(900), 'Lifetime of a login token.'),
   LOGIN_CHALLENGE_TTL_SECONDS: key(
-    z.coerce.number().int().min(10).max(3600).default(120),
+    int(10, 3600).default(120),
     'How long a certificate-login nonce may be answered.',
   ),
-  CERT_VALIDITY_DAYS: key(z.coerce.number().int().min(1).max(3650).default(365), 'Validity of issued user certificates.'),
+  CERT_VALIDITY_DAYS: key(int(1, 3650).default(365), 'Validity of issued user certificates.'),
   ADMIN_PASSWORD: key(
     z.string().min(10).optional(),
     'Password of the bootstrap operator `admin`, created at first start. Unset: a random one is printed once.',
@@ -59,9 +67,9 @@ export const configKeys = {
     z.enum(['system', 'controllable']).default('system'),
     'controllable lets an operator move platform time (demos and tests only; refused in production).',
   ),
-  OUTBOX_POLL_MS: key(z.coerce.number().int().min(10).default(1000), 'How often the outbox dispatcher looks for due jobs.'),
+  OUTBOX_POLL_MS: key(int(10, 3_600_000).default(1000), 'How often the outbox dispatcher looks for due jobs.'),
   OUTBOX_SWEEP_SECONDS: key(
-    z.coerce.number().int().min(1).default(60),
+    int(1, 86_400).default(60),
     'A job handed to the queue and not finished after this long is checked and re-enqueued if the queue lost it.',
   ),
   RUN_JOBS_IN_API: key(
@@ -69,7 +77,7 @@ export const configKeys = {
     'Run the outbox dispatcher and job workers inside the API process. Set false when separate `npm run worker` processes do it.',
   ),
   TRUST_PROXY: key(bool.default(false), 'Trust X-Forwarded-For (behind a reverse proxy) for client addresses.'),
-  MAX_JSON_BYTES: key(z.coerce.number().int().min(1024).default(1_048_576), 'Largest JSON request body.'),
+  MAX_JSON_BYTES: key(int(1024, 1_073_741_824).default(1_048_576), 'Largest JSON request body.'),
 } as const;
 
 type Keys = typeof configKeys;
@@ -105,7 +113,8 @@ export function loadConfig(overrides: Partial<Record<keyof Keys, string>> = {}):
   const raw: Record<string, unknown> = {};
   const problems: string[] = [];
   for (const [name, spec] of Object.entries(configKeys)) {
-    const value = source[name] === '' ? undefined : source[name];
+    // blank counts as unset, so `PORT= ` falls back to the default rather than binding port 0
+    const value = source[name]?.trim() === '' ? undefined : source[name];
     const parsed = spec.schema.safeParse(value);
     if (parsed.success) raw[name] = parsed.data;
     else problems.push(`${name}: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
