@@ -10,6 +10,7 @@
 import fs from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
+import { registerAccountCommands } from './commands/account';
 import { registerCertCommands } from './commands/certs';
 import { registerKeyCommands } from './commands/keys';
 import { CliExit, defaultContext, EXIT_BAD_INPUT, println, type CliContext } from './context';
@@ -30,6 +31,7 @@ export function buildProgram(ctx: CliContext = defaultContext()): Command {
   // Settings above are copied to subcommands created with .command().
   registerKeyCommands(program, ctx);
   registerCertCommands(program, ctx);
+  registerAccountCommands(program, ctx);
   return program;
 }
 

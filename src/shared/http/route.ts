@@ -10,6 +10,9 @@ import { requireActor, type ActionContext, type OrgType } from '../access';
 import { UnsupportedMediaType, ValidationFailed } from '../errors';
 import { actionContextOf } from './request-context';
 
+// Validation messages reach users: Chinese, with the field path alongside (`body.sections.0.depositFen`).
+z.config(z.locales.zhCN());
+
 export type Access = 'public' | 'authenticated' | readonly OrgType[];
 
 export interface HandlerInput<P, Q, B> {
