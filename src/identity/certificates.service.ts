@@ -16,7 +16,7 @@ import type { Db, Runner } from '../db';
 import type { Clock } from '../shared/clock';
 import { DAY_MS } from '../shared/clock';
 import { requireActor, seesEverything, type ActionContext, type Actor } from '../shared/access';
-import { NotFound } from '../shared/errors';
+import { AppError, NotFound } from '../shared/errors';
 import type { AuditService } from '../monitoring/audit.service';
 import {
   AccountDisabled,
@@ -145,24 +145,33 @@ export class CertificateService {
     ctx: ActionContext,
     input: { username: string; enrolmentCode: string; signingCsrPem: string; encryptionCsrPem: string },
   ): Promise<{ signing: IssuedCertificate; encryption: IssuedCertificate }> {
-    const user = await repo.findUserByUsername(this.db, input.username);
-    const valid =
-      (await verifySecret(input.enrolmentCode, user?.enrolmentCodeHash)) &&
-      user?.enrolmentExpiresAt !== null &&
-      user!.enrolmentExpiresAt!.getTime() > this.clock.now().getTime();
-    if (!user || !valid) throw EnrolmentInvalid();
-    const org = (await repo.findOrganisation(this.db, user.organisationId))!;
-    if (user.status !== 'active' || org.status !== 'active') throw AccountDisabled();
-    // Parse both before writing anything: a bad second CSR must not leave the first certificate behind.
-    this.parseCsr(input.signingCsrPem);
-    this.parseCsr(input.encryptionCsrPem);
-    const enrolCtx: ActionContext = { ...ctx, actor: null };
-    return this.db.transaction(async (trx) => {
-      const signing = await this.issueForUser(trx, enrolCtx, user, org, input.signingCsrPem, 'signing');
-      const encryption = await this.issueForUser(trx, enrolCtx, user, org, input.encryptionCsrPem, 'encryption');
-      await repo.clearEnrolment(trx, user.id);
-      return { signing, encryption };
-    });
+    try {
+      const user = await repo.findUserByUsername(this.db, input.username);
+      const valid =
+        (await verifySecret(input.enrolmentCode, user?.enrolmentCodeHash)) &&
+        user?.enrolmentExpiresAt !== null &&
+        user!.enrolmentExpiresAt!.getTime() > this.clock.now().getTime();
+      if (!user || !valid) throw EnrolmentInvalid();
+      const org = (await repo.findOrganisation(this.db, user.organisationId))!;
+      if (user.status !== 'active' || org.status !== 'active') throw AccountDisabled();
+      // Parse both before writing anything: a bad second CSR must not leave the first certificate behind.
+      this.parseCsr(input.signingCsrPem);
+      this.parseCsr(input.encryptionCsrPem);
+      const enrolCtx: ActionContext = { ...ctx, actor: null };
+      return await this.db.transaction(async (trx) => {
+        // spent in the same transaction, and only if still unspent: two simultaneous enrolments get one pair
+        if (!(await repo.spendEnrolment(trx, user.id, user.enrolmentCodeHash!))) throw EnrolmentInvalid();
+        const signing = await this.issueForUser(trx, enrolCtx, user, org, input.signingCsrPem, 'signing');
+        const encryption = await this.issueForUser(trx, enrolCtx, user, org, input.encryptionCsrPem, 'encryption');
+        return { signing, encryption };
+      });
+    } catch (err) {
+      // refused enrolments are recorded like refused logins, for the monitoring of guessing
+      if (err instanceof AppError) {
+        await this.audit.record(ctx, { action: 'certificate.enrol.refused', payload: { username: input.username.slice(0, 64), code: err.code } });
+      }
+      throw err;
+    }
   }
 
   /** A tender's opening certificate (its private key is split among custodians by the sealed-bids work). */

@@ -204,8 +204,12 @@ export const identityRepository = {
     return (await db('users').where({ organisation_id: organisationId }).orderBy('created_at')).map((r: Row) => publicUser(user(r)));
   },
 
-  async clearEnrolment(db: Runner, userId: string): Promise<void> {
-    await db('users').where({ id: userId }).update({ enrolment_code_hash: null, enrolment_expires_at: null });
+  /** Spends an enrolment code; false if another request spent it first (a code answers once). */
+  async spendEnrolment(db: Runner, userId: string, codeHash: string): Promise<boolean> {
+    const n = await db('users')
+      .where({ id: userId, enrolment_code_hash: codeHash })
+      .update({ enrolment_code_hash: null, enrolment_expires_at: null });
+    return n > 0;
   },
 
   /** The user and its organisation, for checking a token: both must still be active. */

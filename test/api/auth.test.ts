@@ -166,6 +166,21 @@ describe('identity: certificate login, password login, tokens', () => {
     assert.equal((await t.http.post('/api/v1/certificates/enrol').send(body).expect(401)).body.error.code, 'ENROLMENT_INVALID');
   });
 
+  it('when two enrolments race with the same code, then exactly one gets certificates', async () => {
+    const op = await operatorToken(t);
+    const orgId = await createOrganisation(t, 'bidder');
+    const created = await t.http.post(`/api/v1/organisations/${orgId}/users`).set(bearer(op))
+      .send({ username: 'enrol-race', displayName: '钱七', role: 'admin' }).expect(201);
+    const csr = createCsr(generateRsaKeyPair(), { commonName: 'x' });
+    const body = { username: 'enrol-race', enrolmentCode: created.body.enrolmentCode, signingCsrPem: csr, encryptionCsrPem: csr };
+    const results = await Promise.all([1, 2, 3].map(() => t.http.post('/api/v1/certificates/enrol').send(body)));
+    assert.deepEqual(results.map((r) => r.status).sort(), [201, 401, 401]);
+    const issued = await t.ctx.db('certificates').where({ user_id: created.body.user.id });
+    assert.equal(issued.length, 2, 'one signing and one encryption certificate');
+    const refusals = await t.ctx.db('audit_events').where({ action: 'certificate.enrol.refused' }).whereRaw("payload->>'username' = ?", ['enrol-race']);
+    assert.equal(refusals.length, 2);
+  });
+
   it('when a CSR is malformed, then CSR_INVALID and nothing is issued', async () => {
     const before = await countRows(t, 'certificates');
     const res = await t.http.post('/api/v1/certificates').set(bearer(bidder.token))
