@@ -149,8 +149,8 @@ function errorMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-/** Encodes a dotted OID as DER content bytes; BigInt handles UUID arcs. */
-function oidToDerBytes(oid: string): Buffer {
+/** Encodes a dotted OID as DER content bytes; BigInt handles UUID arcs (node-forge stops at 32 bits). */
+export function oidToDerBytes(oid: string): Buffer {
   const parts = oid.split('.').map((p) => BigInt(p));
   if (parts.length < 2) throw new RangeError(`invalid OID ${oid}`);
   const arcs = [parts[0] * 40n + parts[1], ...parts.slice(2)];
@@ -165,6 +165,22 @@ function oidToDerBytes(oid: string): Buffer {
     out.push(...bytes);
   }
   return Buffer.from(out);
+}
+
+/** Decodes DER OID content bytes to dotted form; BigInt handles UUID arcs. */
+export function derBytesToOid(bytes: Buffer): string {
+  if (bytes.length === 0 || (bytes[bytes.length - 1] & 0x80) !== 0) throw new RangeError('truncated OBJECT IDENTIFIER');
+  const arcs: bigint[] = [];
+  let value = 0n;
+  for (const b of bytes) {
+    value = (value << 7n) | BigInt(b & 0x7f);
+    if ((b & 0x80) === 0) {
+      arcs.push(value);
+      value = 0n;
+    }
+  }
+  const first = arcs[0] < 80n ? arcs[0] / 40n : 2n;
+  return [first, arcs[0] - first * 40n, ...arcs.slice(1)].join('.');
 }
 
 const USAGE_BY_POLICY_DER_HEX = new Map<string, Exclude<CertificateUsage, 'ca'>>(
