@@ -13,6 +13,7 @@ import { Command, CommanderError } from 'commander';
 import { registerAccountCommands } from './commands/account';
 import { registerCertCommands } from './commands/certs';
 import { registerKeyCommands } from './commands/keys';
+import { registerPackageCommands } from './commands/package';
 import { CliExit, defaultContext, EXIT_BAD_INPUT, println, type CliContext } from './context';
 
 export function buildProgram(ctx: CliContext = defaultContext()): Command {
@@ -32,6 +33,7 @@ export function buildProgram(ctx: CliContext = defaultContext()): Command {
   registerKeyCommands(program, ctx);
   registerCertCommands(program, ctx);
   registerAccountCommands(program, ctx);
+  registerPackageCommands(program, ctx);
   return program;
 }
 
