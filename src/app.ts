@@ -16,6 +16,8 @@ import { buildOpenApi } from './shared/http/openapi';
 import { identityRoutes } from './identity/identity.routes';
 import { tenderRoutes } from './tenders/tenders.routes';
 import { monitoringRoutes } from './monitoring/monitoring.routes';
+import { custodyRoutes } from './custody/custody.routes';
+import { bidRoutes } from './bids/bids.routes';
 
 export const VERSION = '0.1.0';
 
@@ -26,6 +28,8 @@ export function buildRouteTable(ctx: AppContext): RouteTable {
   identityRoutes(routes, services);
   tenderRoutes(routes, services.tenders);
   monitoringRoutes(routes, services.audit);
+  custodyRoutes(routes, services.custody);
+  bidRoutes(routes, { uploads: services.uploads, bids: services.bids });
 
   routes.add({
     method: 'get', path: '/time', tag: 'platform', access: 'public',

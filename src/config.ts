@@ -77,6 +77,7 @@ export const configKeys = {
     'Run the outbox dispatcher and job workers inside the API process. Set false when separate `npm run worker` processes do it.',
   ),
   TRUST_PROXY: key(bool.default(false), 'Trust X-Forwarded-For (behind a reverse proxy) for client addresses.'),
+  BID_MAX_BYTES: key(int(1024, 64 * 1024 ** 3).default(4 * 1024 ** 3), 'Largest sealed bid (envelope) accepted, in bytes.'),
   MAX_JSON_BYTES: key(int(1024, 1_073_741_824).default(1_048_576), 'Largest JSON request body.'),
 } as const;
 
@@ -103,6 +104,7 @@ export interface Config {
   runJobsInApi: boolean;
   trustProxy: boolean;
   maxJsonBytes: number;
+  bidMaxBytes: number;
 }
 
 export class ConfigError extends Error {}
@@ -148,6 +150,7 @@ export function loadConfig(overrides: Partial<Record<keyof Keys, string>> = {}):
     runJobsInApi: r.RUN_JOBS_IN_API,
     trustProxy: r.TRUST_PROXY,
     maxJsonBytes: r.MAX_JSON_BYTES,
+    bidMaxBytes: r.BID_MAX_BYTES,
   };
 }
 

@@ -17,6 +17,9 @@ import { AuthService } from './identity/auth.service';
 import { TokenSigner } from './identity/tokens';
 import { ensureOperator } from './identity/bootstrap';
 import { TenderService } from './tenders/tenders.service';
+import { CustodyService } from './custody/custody.service';
+import { BidUploadService } from './bids/bid-upload.service';
+import { BidService } from './bids/bids.service';
 import { registerTenderJobs } from './tenders/tenders.jobs';
 
 export interface Services {
@@ -25,6 +28,9 @@ export interface Services {
   certificates: CertificateService;
   auth: AuthService;
   tenders: TenderService;
+  custody: CustodyService;
+  uploads: BidUploadService;
+  bids: BidService;
 }
 
 export interface AppContext {
@@ -81,8 +87,11 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const certificates = new CertificateService(db, clock, audit, keys, config.certValidityDays);
   const tokens = new TokenSigner(keys.tokenSecret, clock, config.tokenTtlSeconds);
   const auth = new AuthService(db, clock, audit, certificates, tokens, config.loginChallengeTtlSeconds);
-  const tenders = new TenderService(db, clock, audit, blobs);
-  const services: Services = { audit, identity, certificates, auth, tenders };
+  const custody = new CustodyService(db, clock, audit, certificates, config.platformKeyPassphrase);
+  const tenders = new TenderService(db, clock, audit, blobs, custody);
+  const uploads = new BidUploadService(db, clock, audit, blobs, certificates, keys, config.bidMaxBytes);
+  const bids = new BidService(db, clock, audit);
+  const services: Services = { audit, identity, certificates, auth, tenders, custody, uploads, bids };
 
   registerTenderJobs(registry, () => tenders);
 

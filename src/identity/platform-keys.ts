@@ -25,7 +25,7 @@ function openKeyPem(sealed: string, passphrase: string): string {
   return crypto.createPrivateKey({ key: sealed, format: 'pem', passphrase }).export({ type: 'pkcs8', format: 'pem' }) as string;
 }
 
-function sealSecret(secret: Buffer, passphrase: string): string {
+export function sealSecret(secret: Buffer, passphrase: string): string {
   const salt = crypto.randomBytes(16);
   const key = crypto.scryptSync(passphrase, salt, 32);
   const iv = crypto.randomBytes(12);
@@ -34,7 +34,7 @@ function sealSecret(secret: Buffer, passphrase: string): string {
   return ['v1', salt, iv, c.getAuthTag(), body].map((p) => (typeof p === 'string' ? p : p.toString('base64'))).join('.');
 }
 
-function openSecret(sealed: string, passphrase: string): Buffer {
+export function openSecret(sealed: string, passphrase: string): Buffer {
   const [, salt, iv, tag, body] = sealed.split('.').map((p, i) => (i === 0 ? Buffer.alloc(0) : Buffer.from(p, 'base64')));
   const key = crypto.scryptSync(passphrase, salt, 32);
   const d = crypto.createDecipheriv('aes-256-gcm', key, iv);

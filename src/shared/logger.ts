@@ -6,8 +6,8 @@ export type { Logger };
  * Structured logs. Redaction is a second line of defence: nothing that opens a bid (content keys, private keys,
  * shares, passwords, tokens) should ever be passed to a logger in the first place.
  */
-export function createLogger(level: string, name = 'platform'): Logger {
-  return pino({
+export function createLogger(level: string, name = 'platform', destination?: pino.DestinationStream): Logger {
+  const options: pino.LoggerOptions = {
     name,
     level,
     redact: {
@@ -23,5 +23,6 @@ export function createLogger(level: string, name = 'platform'): Logger {
       ],
       censor: '[redacted]',
     },
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }

@@ -45,6 +45,7 @@ import {
   type TenderStatus,
 } from './tenders.repository';
 import { SEAL_JOB } from './tenders.jobs';
+import type { CustodyService } from '../custody/custody.service';
 
 export interface SectionInput {
   name: string;
@@ -75,6 +76,7 @@ export class TenderService {
     private readonly clock: Clock,
     private readonly audit: AuditService,
     private readonly blobs: BlobStore,
+    private readonly custody: CustodyService,
   ) {}
 
   // ---- access -------------------------------------------------------------------------------------------------
@@ -252,7 +254,14 @@ export class TenderService {
       if ((await repo.listDocuments(trx, id)).length === 0) throw TenderDocumentsMissing();
       const now = this.clock.now();
       this.checkDeadline(t.type, now, t.bidDeadline);
-      await repo.updateTender(trx, id, { status: 'published', published_at: now, documents_issued_at: now }, now);
+      // the opening key is made, certified, split among the custodians and forgotten in this same transaction
+      const { certificateSerial } = await this.custody.createForTender(trx, ctx, t);
+      await repo.updateTender(
+        trx,
+        id,
+        { status: 'published', published_at: now, documents_issued_at: now, opening_certificate_serial: certificateSerial },
+        now,
+      );
       await this.scheduleSeal(trx, id, t.bidDeadline);
       await this.audit.append(trx, ctx, {
         action: 'tender.publish',

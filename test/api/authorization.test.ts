@@ -8,8 +8,9 @@ import { buildRouteTable } from '../../src/app';
 import type { RouteDef } from '../../src/shared/http/route';
 import type { OrgType } from '../../src/shared/access';
 import { createCsr, generateRsaKeyPair, signChallenge } from '../../crypto/pki';
-import { createTestApp, type TestApp } from '../support/app';
-import { bearer, createMember, login, operatorToken, tenderBody, uniqueCreditCode, uploadDocument, type Member } from '../support/factories';
+import { createTestApp, runDueJobs, T0, type TestApp } from '../support/app';
+import { openBuffer } from '../../crypto/envelope';
+import { bearer, createCustodianMembers, createMember, login, operatorToken, sealBid, tenderBody, uniqueCreditCode, uploadDocument, type Member } from '../support/factories';
 
 type Actor = 'anonymous' | OrgType;
 const ACTORS: Actor[] = ['anonymous', 'bidder', 'tenderer', 'agency', 'regulator', 'operator'];
@@ -34,11 +35,12 @@ describe('authorization: every route, every role, foreign organisations', () => 
   let draftDocId: string;
   /** The walk's tender: a draft without documents, so no call in the walk can publish it. */
   let walkTenderId: string;
+  let walkSectionId: string;
   const tokens: Partial<Record<Actor, () => Promise<string>>> = {};
 
   before(async () => {
     t = await createTestApp('authz');
-    regulator = await createMember(t, 'regulator');
+    ({ regulator } = await createCustodianMembers(t));
     agency = await createMember(t, 'agency');
     foreignAgency = await createMember(t, 'agency');
     bidder = await createMember(t, 'bidder');
@@ -47,7 +49,9 @@ describe('authorization: every route, every role, foreign organisations', () => 
     const draft = await t.http.post('/api/v1/tenders').set(bearer(agency.token)).send(tenderBody(tenderer.orgId, t.clock.now())).expect(201);
     draftId = draft.body.id;
     draftDocId = await uploadDocument(t, agency.token, draftId);
-    walkTenderId = (await t.http.post('/api/v1/tenders').set(bearer(agency.token)).send(tenderBody(tenderer.orgId, t.clock.now())).expect(201)).body.id;
+    const walk = (await t.http.post('/api/v1/tenders').set(bearer(agency.token)).send(tenderBody(tenderer.orgId, t.clock.now())).expect(201)).body;
+    walkTenderId = walk.id;
+    walkSectionId = walk.sections[0].id;
     const pub = await t.http.post('/api/v1/tenders').set(bearer(agency.token)).send(tenderBody(tenderer.orgId, t.clock.now())).expect(201);
     publishedId = pub.body.id;
     await uploadDocument(t, agency.token, publishedId);
@@ -69,6 +73,10 @@ describe('authorization: every route, every role, foreign organisations', () => 
       documentId: draftDocId,
       orgId: bidder.orgId,
       serial: bidder.signingSerial,
+      sectionId: walkSectionId,
+      // ids of records that do not exist: a caller who passes the gate gets 404, never a 5xx
+      uploadId: '00000000-0000-4000-8000-000000000001',
+      bidId: '00000000-0000-4000-8000-000000000002',
     };
     return path.replace(/:([A-Za-z0-9_]+)/g, (_m, name: string) => {
       assert.ok(values[name], `no fixture for path parameter :${name} — extend this test`);
@@ -186,6 +194,29 @@ describe('authorization: every route, every role, foreign organisations', () => 
     await check('post', '/certificates/:serial/revoke', await t.http.post(`/api/v1/certificates/${enrolled.body.encryption.serialHex}/revoke`).set(bearer(loggedIn.body.token)).send({ reason: 'superseded' }));
     await check('post', '/dev/clock', await t.http.post('/api/v1/dev/clock').set(bearer(op)).send({ at: t.clock.now().toISOString() }));
     await check('post', '/auth/logout', await t.http.post('/api/v1/auth/logout').set(bearer(loggedIn.body.token)));
+
+    // sealed bids on the published tender: start, send, withdraw; an abandoned upload; then custody after the deadline
+    const bd = await login(t, bidder.signingKeys, bidder.signingCertPem);
+    const published = (await t.http.get(`/api/v1/tenders/${publishedId}`).set(bearer(bd))).body;
+    const opening = (await t.http.get(`/api/v1/tenders/${publishedId}/opening-key`).set(bearer(bd))).body.certificatePem;
+    const sealed = await sealBid(t, { ...bidder, token: bd }, opening, Buffer.from('投标文件'));
+    const uploadPath = `/api/v1/tenders/${publishedId}/sections/${published.sections[0].id}/bid-uploads`;
+    const start = await t.http.post(uploadPath).set(bearer(bd)).send({ size: sealed.envelope.length, sha256: sealed.sha256, signature: sealed.signature });
+    await check('post', '/tenders/:tenderId/sections/:sectionId/bid-uploads', start);
+    const sent = await t.http.patch(`/api/v1/bid-uploads/${start.body.uploadId}`).set(bearer(bd)).set('Upload-Offset', '0')
+      .set('Content-Type', 'application/offset+octet-stream').send(sealed.envelope);
+    await check('patch', '/bid-uploads/:uploadId', sent);
+    await check('post', '/bids/:bidId/withdraw', await t.http.post(`/api/v1/bids/${sent.body.submission.bid.id}/withdraw`).set(bearer(bd)));
+    const abandoned = await t.http.post(uploadPath).set(bearer(bd)).send({ size: sealed.envelope.length, sha256: sealed.sha256, signature: sealed.signature });
+    await check('delete', '/bid-uploads/:uploadId', await t.http.delete(`/api/v1/bid-uploads/${abandoned.body.uploadId}`).set(bearer(bd)));
+
+    t.clock.freeze(new Date(published.bidDeadline));
+    await runDueJobs(t);
+    const reg = await login(t, regulator.signingKeys, regulator.signingCertPem);
+    const fetched = await t.http.get(`/api/v1/tenders/${publishedId}/opening-key/share`).set(bearer(reg)).expect(200);
+    const share = await openBuffer(Buffer.from(fetched.body.sealedShare, 'base64'), { privateKeyPem: regulator.encryptionKeys.privateKeyPem, certificatePem: regulator.encryptionCertPem });
+    await check('post', '/tenders/:tenderId/opening-key/share', await t.http.post(`/api/v1/tenders/${publishedId}/opening-key/share`).set(bearer(reg)).send({ share: share.toString('base64') }));
+    t.clock.freeze(T0);
 
     const missing = routes.map((r) => `${r.method} ${r.path}`).filter((k) => !covered.has(k));
     assert.deepEqual(missing, [], 'state-changing routes without an audit check here');

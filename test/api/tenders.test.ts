@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { DAY_MS } from '../../src/shared/clock';
 import { createTestApp, runDueJobs, T0, type TestApp } from '../support/app';
-import { bearer, countRows, createMember, createOrganisation, refresh, tenderBody, uploadDocument, type Member } from '../support/factories';
+import { bearer, countRows, createCustodianMembers, createMember, createOrganisation, refresh, tenderBody, uploadDocument, type Member } from '../support/factories';
 
 describe('tenders: drafting, publication, clarifications, the deadline', () => {
   let t: TestApp;
@@ -12,7 +12,7 @@ describe('tenders: drafting, publication, clarifications, the deadline', () => {
 
   before(async () => {
     t = await createTestApp('tenders');
-    await createOrganisation(t, 'regulator');
+    await createCustodianMembers(t);
     agency = await createMember(t, 'agency');
     otherAgency = await createMember(t, 'agency');
     bidder = await createMember(t, 'bidder');

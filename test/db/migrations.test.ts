@@ -23,6 +23,10 @@ const PLATFORM_TABLES = [
   'clarifications',
   'tender_custodians',
   'outbox',
+  'opening_keys',
+  'opening_key_shares',
+  'bid_uploads',
+  'bids',
 ].sort();
 
 /** knex's own bookkeeping, which survives a full rollback. */

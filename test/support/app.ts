@@ -27,7 +27,8 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function createTestApp(label: string): Promise<TestApp> {
+/** `logs`: collect every log line (at debug level) instead of discarding them, for tests that read the logs. */
+export async function createTestApp(label: string, opts: { logs?: string[] } = {}): Promise<TestApp> {
   const { config: dbConfig, db } = await createMigratedDatabase(label);
   await db.destroy();
   const blobDir = fs.mkdtempSync(path.join(os.tmpdir(), `gz-blobs-${label}-`));
@@ -39,7 +40,9 @@ export async function createTestApp(label: string): Promise<TestApp> {
   };
   const clock = new ControllableClock();
   clock.freeze(T0);
-  const ctx = await createContext(config, { clock, logger: createLogger('silent') });
+  const logs = opts.logs;
+  const logger = logs ? createLogger('debug', 'platform', { write: (line: string) => void logs.push(line) }) : createLogger('silent');
+  const ctx = await createContext(config, { clock, logger });
   // workers consume; the dispatcher is ticked by the tests (runDueJobs) so time moves only when a test says so
   await ctx.queue.startWorkers();
   const app = buildApp(ctx);

@@ -17,6 +17,7 @@ export interface Member {
   signingKeys: KeyPairPem;
   signingCertPem: string;
   signingSerial: string;
+  encryptionKeys: KeyPairPem;
   encryptionCertPem: string;
 }
 
@@ -102,6 +103,7 @@ export async function createMember(t: TestApp, type: OrgType, opts: { orgId?: st
     signingKeys,
     signingCertPem,
     signingSerial: enrolled.body.signing.serialHex,
+    encryptionKeys,
     encryptionCertPem: enrolled.body.encryption.certificatePem,
   };
 }
@@ -141,4 +143,57 @@ export async function countRows(t: TestApp, table: string): Promise<number> {
 /** Logs members in again, e.g. after the clock moved past their tokens' lifetime. */
 export async function refresh(t: TestApp, ...members: Member[]): Promise<void> {
   for (const m of members) m.token = await login(t, m.signingKeys, m.signingCertPem);
+}
+
+/**
+ * Members of the default opening-key custodians (the first regulator organisation and the trading centre), each with
+ * an encryption certificate the shares are sealed to. Call before any other regulator organisation is created.
+ */
+export async function createCustodianMembers(t: TestApp): Promise<{ regulator: Member; operator: Member }> {
+  const regulator = await createMember(t, 'regulator');
+  const me = await t.http.get('/api/v1/me').set(bearer(await operatorToken(t))).expect(200);
+  const operator = await createMember(t, 'operator', { orgId: me.body.organisation.id });
+  return { regulator, operator };
+}
+
+export interface SealedBid {
+  envelope: Buffer;
+  sha256: string;
+  signature: string;
+}
+
+/** What the bidder's tool does: seal `plaintext` to the bidder's and the tender's opening certificates, then sign. */
+export async function sealBid(
+  t: TestApp,
+  member: Member,
+  openingCertPem: string,
+  plaintext: Buffer,
+  opts: { recipients?: string[]; signer?: Member } = {},
+): Promise<SealedBid> {
+  const { sealBuffer } = await import('../../crypto/envelope');
+  const envelope = await sealBuffer(plaintext, opts.recipients ?? [member.encryptionCertPem, openingCertPem]);
+  return signedEnvelope(t, opts.signer ?? member, envelope);
+}
+
+/** Signs arbitrary bytes as an envelope (for hostile-input tests). */
+export async function signedEnvelope(t: TestApp, signer: Member, envelope: Buffer): Promise<SealedBid> {
+  const { signDigest } = await import('../../crypto/signature');
+  const sha256 = crypto.createHash('sha256').update(envelope).digest('hex');
+  const signature = signDigest({ sha256Hex: sha256, certificatePem: signer.signingCertPem, privateKeyPem: signer.signingKeys.privateKeyPem, signingTime: t.clock.now() });
+  return { envelope, sha256, signature: signature.toString('base64') };
+}
+
+/** Starts an upload and sends the whole envelope in one request; returns the final response. */
+export async function submitBid(t: TestApp, member: Member, tenderId: string, sectionId: string, sealed: SealedBid) {
+  const start = await t.http
+    .post(`/api/v1/tenders/${tenderId}/sections/${sectionId}/bid-uploads`)
+    .set(bearer(member.token))
+    .send({ size: sealed.envelope.length, sha256: sealed.sha256, signature: sealed.signature });
+  if (start.status !== 201) return start;
+  return t.http
+    .patch(`/api/v1/bid-uploads/${start.body.uploadId}`)
+    .set(bearer(member.token))
+    .set('Upload-Offset', '0')
+    .set('Content-Type', 'application/offset+octet-stream')
+    .send(sealed.envelope);
 }
