@@ -149,7 +149,10 @@ export const identityRepository = {
     const q = db('organisations').orderBy('created_at').orderBy('id');
     if (filter.type) q.where('type', filter.type);
     if (filter.ids) q.whereIn('id', filter.ids);
-    if (filter.q) q.where('name', 'like', `%${filter.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+    if (filter.q) {
+      const text = filter.q;
+      q.where((w) => w.where('name', 'like', `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`).orWhere('credit_code', text.toUpperCase()));
+    }
     return (await q).map(org);
   },
 

@@ -46,6 +46,8 @@ import {
 } from './tenders.repository';
 import { SEAL_JOB } from './tenders.jobs';
 import type { CustodyService } from '../custody/custody.service';
+import { custodyRepository } from '../custody/custody.repository';
+import { CustodianCertificateMissing } from '../custody/custody.errors';
 
 export interface SectionInput {
   name: string;
@@ -140,6 +142,10 @@ export class TenderService {
       const org = await identityRepository.findOrganisation(db, id);
       if (!org || !['agency', 'regulator', 'operator', 'tenderer'].includes(org.type)) {
         throw CustodiansInvalid({ reason: '保管单位须为代理机构、招标人、监管部门或交易中心' });
+      }
+      // said now rather than at publication: each share will be sealed to one of the custodian's encryption certificates
+      if (!(await custodyRepository.custodianCertificate(db, id, this.clock.now()))) {
+        throw CustodianCertificateMissing({ organisationId: id, organisationName: org.name });
       }
     }
     if (threshold < 2 || threshold > custodians.length) {

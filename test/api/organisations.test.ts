@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { generateRsaKeyPair, parseCertificate } from '../../crypto/pki';
 import { systemContext } from '../../src/shared/access';
 import { createTestApp, type TestApp } from '../support/app';
-import { bearer, countRows, createMember, operatorToken, tenderBody, uniqueCreditCode, type Member } from '../support/factories';
+import { bearer, countRows, createCustodianMembers, createMember, operatorToken, tenderBody, uniqueCreditCode, type Member } from '../support/factories';
 
 describe('identity: organisations, users, the platform CA', () => {
   let t: TestApp;
@@ -13,6 +13,7 @@ describe('identity: organisations, users, the platform CA', () => {
     t = await createTestApp('orgs');
     op = await operatorToken(t);
     bidderAdmin = await createMember(t, 'bidder');
+    await createCustodianMembers(t);
   });
   after(() => t.close());
 

@@ -111,6 +111,14 @@ describe('tenders: drafting, publication, clarifications, the deadline', () => {
     assert.deepEqual(await snapshot(), before);
   });
 
+  it('when a custodian organisation has no encryption certificate, then the draft is refused at once with CUSTODIAN_CERTIFICATE_MISSING', async () => {
+    const bare = await createOrganisation(t, 'regulator');
+    const res = await t.http.post('/api/v1/tenders').set(bearer(agency.token))
+      .send(tenderBody(tendererOrgId, T0, { custodianOrgIds: [agency.orgId, bare], custodianThreshold: 2 })).expect(422);
+    assert.equal(res.body.error.code, 'CUSTODIAN_CERTIFICATE_MISSING');
+    assert.equal(res.body.error.details.organisationId, bare);
+  });
+
   it('when a draft has no documents, then it cannot be published', async () => {
     const d = await draft();
     const res = await t.http.post(`/api/v1/tenders/${d.id}/publish`).set(bearer(agency.token)).expect(422);
