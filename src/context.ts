@@ -93,7 +93,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const bids = new BidService(db, clock, audit);
   const services: Services = { audit, identity, certificates, auth, tenders, custody, uploads, bids };
 
-  registerTenderJobs(registry, () => tenders);
+  registerTenderJobs(registry, () => ({ tenders, uploads }));
 
   if (opts.bootstrap ?? true) {
     await ensureOperator(db, identity, audit, {

@@ -131,6 +131,28 @@ export class BidUploadService {
     return { uploadId: upload.id, offset: 0, size: upload.size, complete: false };
   }
 
+  /**
+   * After the deadline, uploads that never finished are closed and their parts removed: an unfinished transfer
+   * counts as withdrawn (EB 27). Called by the deadline job once the tender is sealed.
+   */
+  async expireOpenUploads(ctx: ActionContext, tenderId: string): Promise<number> {
+    const open = await repo.openUploads(this.db, tenderId);
+    if (open.length === 0) return 0;
+    await this.db.transaction(async (trx) => {
+      const now = this.clock.now();
+      for (const u of open) await repo.finishUpload(trx, u.id, 'aborted', now, { failureCode: 'DEADLINE_PASSED' });
+      await this.audit.append(trx, ctx, {
+        action: 'bid.uploads.expire',
+        objectType: 'tender',
+        objectId: tenderId,
+        tenderId,
+        payload: { uploads: open.map((u) => u.id) },
+      });
+    });
+    for (const u of open) await this.deleteParts(u.id, u.parts);
+    return open.length;
+  }
+
   private async ownUpload(actor: Actor, uploadId: string): Promise<BidUpload> {
     const u = await repo.findUpload(this.db, uploadId);
     if (!u || u.bidderOrgId !== actor.orgId) throw NotFound({ resource: '上传' });

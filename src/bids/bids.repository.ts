@@ -130,6 +130,10 @@ export const bidsRepository = {
       .update({ status, updated_at: at, bid_id: extra.bidId ?? null, failure_code: extra.failureCode ?? null });
   },
 
+  async openUploads(db: Runner, tenderId: string): Promise<BidUpload[]> {
+    return (await db('bid_uploads').where({ tender_id: tenderId, status: 'open' })).map(upload);
+  },
+
   /** Serialises submissions of one bidder to one section until the transaction ends. */
   async lockBidderSection(db: Runner, sectionId: string, bidderOrgId: string): Promise<void> {
     await db.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`bid:${sectionId}:${bidderOrgId}`]);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { RouteTable } from '../shared/http/route';
-import { ValidationFailed } from '../shared/errors';
+import { UnsupportedMediaType, ValidationFailed } from '../shared/errors';
 import type { BidUploadService } from './bid-upload.service';
 import type { BidService } from './bids.service';
 
@@ -28,6 +28,7 @@ export function bidRoutes(routes: RouteTable, svc: { uploads: BidUploadService; 
     rawBody: { description: 'bytes from Upload-Offset on; the request completing the envelope answers with the receipt' },
     summary: '上传（可断点续传）；最后一个字节到达时生成回执 (send bytes, resumable; the last byte yields the receipt)',
     handler: ({ ctx, params, req }) => {
+      if (!req.is('application/offset+octet-stream')) throw UnsupportedMediaType({}, { expected: 'application/offset+octet-stream' });
       const offset = Number(req.get('upload-offset'));
       if (!Number.isSafeInteger(offset) || offset < 0) {
         throw ValidationFailed({ issues: [{ path: 'headers.upload-offset', message: '须为非负整数 (a non-negative integer)' }] });

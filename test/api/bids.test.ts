@@ -282,6 +282,11 @@ describe('sealed bids: upload, checks, receipts, deadline, custody', () => {
       await runDueJobs(t);
       await refresh(t, custodians.regulator, custodians.operator, agency);
       assert.equal((await t.http.get(`/api/v1/tenders/${tender.id}`).set(bearer(agency.token))).body.status, 'sealed');
+      // unfinished transfers (the late one above) are closed by the deadline and their parts removed (EB 27)
+      const expired = await t.ctx.db('bid_uploads').where({ tender_id: tender.id, failure_code: 'DEADLINE_PASSED' });
+      assert.ok(expired.length >= 1);
+      assert.equal((await t.ctx.db('bid_uploads').where({ tender_id: tender.id, status: 'open' })).length, 0);
+      for (const u of expired) assert.equal(fs.existsSync(path.join(t.blobDir, 'uploads', u.id, 'part-000000')), false);
 
       const wrong = await t.http.post(`/api/v1/tenders/${tender.id}/opening-key/share`).set(bearer(custodians.regulator.token))
         .send({ share: crypto.randomBytes(33).toString('base64') }).expect(422);
