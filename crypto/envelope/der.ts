@@ -4,6 +4,7 @@
  * structures (certificates, algorithm parameters). The streaming BER reader
  * for envelopes is in ber-reader.ts.
  */
+import { oidToDerBytes } from '../pki';
 
 export const OID = {
   data: '1.2.840.113549.1.7.1',
@@ -63,24 +64,7 @@ export function tlv(identifier: number, ...content: Buffer[]): Buffer {
 
 export const seq = (...content: Buffer[]): Buffer => tlv(0x30, ...content);
 
-export function encodeOidContent(oid: string): Buffer {
-  const parts = oid.split('.').map((p) => BigInt(p));
-  if (parts.length < 2) throw new RangeError(`invalid OID ${oid}`);
-  const arcs = [parts[0]! * 40n + parts[1]!, ...parts.slice(2)];
-  const out: number[] = [];
-  for (const arc of arcs) {
-    const bytes: number[] = [Number(arc & 0x7fn)];
-    let rest = arc >> 7n;
-    while (rest > 0n) {
-      bytes.unshift(Number(rest & 0x7fn) | 0x80);
-      rest >>= 7n;
-    }
-    out.push(...bytes);
-  }
-  return Buffer.from(out);
-}
-
-export const oidTlv = (oid: string): Buffer => tlv(0x06, encodeOidContent(oid));
+export const oidTlv = (oid: string): Buffer => tlv(0x06, oidToDerBytes(oid));
 
 export function smallIntegerTlv(n: number): Buffer {
   if (!Number.isInteger(n) || n < 0 || n > 0x7fff) throw new RangeError(`integer out of range: ${n}`);

@@ -6,11 +6,11 @@
  * (PGlite is a single-process database).
  */
 import fs from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
-import { ConfigError, loadConfig, type Config } from '../config';
+import { loadConfig, type Config } from '../config';
 import { createDb, type Db } from '../db';
 import { verifyChain, type ChainProblem, type VerifyResult } from '../monitoring/audit.service';
+import { runIfEntryPoint } from './entry';
 
 export type Out = (line: string) => void;
 
@@ -100,21 +100,4 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-function isEntryPoint(): boolean {
-  if (!process.argv[1]) return false;
-  try {
-    return fs.realpathSync(process.argv[1]) === fs.realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isEntryPoint()) {
-  main(process.argv).then(
-    (code) => process.exit(code),
-    (err) => {
-      console.error(err instanceof ConfigError ? err.message : `无法校验 (could not verify): ${err instanceof Error ? err.message : err}`);
-      process.exit(2);
-    },
-  );
-}
+runIfEntryPoint(import.meta.url, main, '无法校验 (could not verify)', 2);

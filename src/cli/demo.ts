@@ -10,7 +10,6 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { createCsr, generateRsaKeyPair, signChallenge, type KeyPairPem } from '../../crypto/pki';
 import { buildApp } from '../app';
@@ -23,6 +22,7 @@ import { formatYuan } from '../shared/money';
 import { formatShanghai, shanghaiDayNumber, startOfShanghaiDay } from '../shared/time';
 import { runAuditVerify } from './audit-verify';
 import { SEED_OPERATOR_USER, SEED_ORGANISATIONS } from './seed';
+import { runIfEntryPoint } from './entry';
 
 type Out = (line: string) => void;
 // JSON bodies from the API, read loosely: the demo shows them, the tests check them.
@@ -403,21 +403,4 @@ async function main(argv: string[]): Promise<number> {
   return runDemo(program.opts<DemoOptions>(), (line) => console.log(line));
 }
 
-function isEntryPoint(): boolean {
-  if (!process.argv[1]) return false;
-  try {
-    return fs.realpathSync(process.argv[1]) === fs.realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isEntryPoint()) {
-  main(process.argv).then(
-    (code) => process.exit(code),
-    (err) => {
-      console.error(`演示失败 (demo failed): ${err instanceof Error ? err.stack : err}`);
-      process.exit(1);
-    },
-  );
-}
+runIfEntryPoint(import.meta.url, main, '演示失败 (demo failed)');

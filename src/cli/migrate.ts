@@ -6,11 +6,10 @@
  *   npm run migrate -- --down-all        roll every migration back (refused in production without --force)
  * With the embedded database, stop the server first: PGlite is a single-process database.
  */
-import fs from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
-import { ConfigError, loadConfig, type Config } from '../config';
+import { loadConfig, type Config } from '../config';
 import { createDb, migrateLatest, migrationConfig, rollbackAll, type Db } from '../db';
+import { runIfEntryPoint } from './entry';
 
 type Out = (line: string) => void;
 
@@ -97,21 +96,4 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-function isEntryPoint(): boolean {
-  if (!process.argv[1]) return false;
-  try {
-    return fs.realpathSync(process.argv[1]) === fs.realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isEntryPoint()) {
-  main(process.argv).then(
-    (code) => process.exit(code),
-    (err) => {
-      console.error(err instanceof ConfigError ? err.message : `迁移失败 (migration failed): ${err instanceof Error ? err.stack : err}`);
-      process.exit(1);
-    },
-  );
-}
+runIfEntryPoint(import.meta.url, main, '迁移失败 (migration failed)');

@@ -15,10 +15,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { createCsr, generateRsaKeyPair, signChallenge, type KeyPairPem } from '../../crypto/pki';
-import { ConfigError, loadConfig, type Config } from '../config';
+import { loadConfig, type Config } from '../config';
 import { createContext, type AppContext } from '../context';
 import { renderSimplePdf } from '../documents/pdf';
 import { withCheckChar } from '../identity/credit-code';
@@ -29,6 +28,7 @@ import { createLogger } from '../shared/logger';
 import { formatShanghai, shanghaiDayNumber, startOfShanghaiDay } from '../shared/time';
 import type { TenderType } from '../tenders/tenders.rules';
 import type { SectionInput } from '../tenders/tenders.service';
+import { runIfEntryPoint } from './entry';
 
 export type Out = (line: string) => void;
 
@@ -533,21 +533,4 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-function isEntryPoint(): boolean {
-  if (!process.argv[1]) return false;
-  try {
-    return fs.realpathSync(process.argv[1]) === fs.realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isEntryPoint()) {
-  main(process.argv).then(
-    (code) => process.exit(code),
-    (err) => {
-      console.error(err instanceof ConfigError ? err.message : `种子数据写入失败 (seed failed): ${err instanceof Error ? err.stack : err}`);
-      process.exit(1);
-    },
-  );
-}
+runIfEntryPoint(import.meta.url, main, '种子数据写入失败 (seed failed)');
