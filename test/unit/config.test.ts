@@ -208,3 +208,13 @@ describe('config: loadConfig and describeConfig', function () {
     });
   });
 });
+
+describe('config: the README documents it', function () {
+  it('when the README is read, then its configuration table names every key with its default', async function () {
+    const fs = await import('node:fs');
+    const { describeConfig } = await import('../../src/config');
+    const readme = fs.readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const missing = describeConfig().filter((k) => !readme.includes(`| \`${k.key}\` | \`${k.default}\` |`)).map((k) => k.key);
+    assert.deepEqual(missing, [], 'run `npm run config:doc` and paste the table into the README');
+  });
+});
