@@ -286,6 +286,9 @@ export class BidUploadService {
       if (t.status !== 'published') throw TenderNotAcceptingBids({ status: t.status });
       // the last byte has arrived: this is the moment EB 27 judges
       this.requireBeforeDeadline(t);
+      // the same upload completed twice at once (a client retrying) yields one bid
+      const locked = await repo.findUpload(trx, u.id, true);
+      if (!locked || locked.status !== 'open') throw UploadNotOpen({ status: locked?.status ?? 'missing' });
       // a certificate revoked while the bytes were travelling no longer signs
       const signer = await identityRepository.findCertificate(trx, u.signerCertificateSerial);
       if (!signer || signer.status !== 'valid') throw BidSignatureInvalid({ reason: 'SIGNER_REVOKED' });

@@ -124,9 +124,10 @@ export const bidsRepository = {
     return n > 0;
   },
 
+  /** Closes an upload that is still open; one already closed (by a concurrent request) keeps its outcome. */
   async finishUpload(db: Runner, id: string, status: Exclude<UploadStatus, 'open'>, at: Date, extra: { bidId?: string; failureCode?: string } = {}): Promise<void> {
     await db('bid_uploads')
-      .where({ id })
+      .where({ id, status: 'open' })
       .update({ status, updated_at: at, bid_id: extra.bidId ?? null, failure_code: extra.failureCode ?? null });
   },
 

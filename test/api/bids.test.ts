@@ -126,6 +126,26 @@ describe('sealed bids: upload, checks, receipts, deadline, custody', () => {
     assert.equal(current.length, 1);
   });
 
+  it('when the same upload is completed twice at once, then one bid results and the other request is told the upload is closed', async () => {
+    const member = await createMember(t, 'bidder');
+    const sealed = await sealBid(t, member, openingCertPem, plaintext('twice'));
+    const start = await t.http.post(`/api/v1/tenders/${tender.id}/sections/${sectionId}/bid-uploads`).set(bearer(member.token))
+      .send({ size: sealed.envelope.length, sha256: sealed.sha256, signature: sealed.signature }).expect(201);
+    const send = () => t.http.patch(`/api/v1/bid-uploads/${start.body.uploadId}`).set(bearer(member.token)).set('Upload-Offset', '0')
+      .set('Content-Type', 'application/offset+octet-stream').send(sealed.envelope);
+    const results = await Promise.all([send(), send()]);
+    assert.deepEqual(results.map((r) => r.status).sort(), [200, 409]);
+    assert.equal(results.find((r) => r.status === 409)!.body.error.code, 'UPLOAD_NOT_OPEN');
+    const bids = await t.ctx.db('bids').where({ bidder_org_id: member.orgId });
+    assert.equal(bids.length, 1);
+    const upload = await t.ctx.db('bid_uploads').where({ id: start.body.uploadId }).first();
+    assert.equal(upload.status, 'complete', 'the losing request does not undo the winner');
+    assert.equal(upload.bid_id, bids[0].id);
+    const stored = fs.readdirSync(path.join(t.blobDir, 'bids', tender.id)).filter((f) => !f.startsWith('.'));
+    const ids = (await t.ctx.db('bids').where({ tender_id: tender.id }).select('id')).map((r) => `${r.id}.cms`);
+    assert.deepEqual(stored.filter((f) => !ids.includes(f)), [], 'the losing request left no blob behind');
+  });
+
   it('when an upload is sent in chunks, a chunk is dropped midway and the offset is wrong, then it resumes from the server offset and completes', async () => {
     const sealed = await sealBid(t, bidder, openingCertPem, Buffer.concat([plaintext('chunked'), crypto.randomBytes(300_000)]));
     const start = await t.http.post(`/api/v1/tenders/${tender.id}/sections/${sectionId}/bid-uploads`).set(bearer(bidder.token))
