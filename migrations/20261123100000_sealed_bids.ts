@@ -42,6 +42,9 @@ export async function up(knex: Knex): Promise<void> {
     t.text('signer_certificate_serial').notNullable();
     t.bigInteger('received_bytes').notNullable().defaultTo(0);
     t.integer('parts').notNullable().defaultTo(0);
+    // the stored parts in order; each attempt writes under a key of its own, so a retried chunk racing the
+    // original can never overwrite a part that was counted
+    t.jsonb('part_keys').notNullable().defaultTo('[]');
     t.text('status').notNullable().defaultTo('open').checkIn(['open', 'complete', 'failed', 'aborted']);
     t.text('failure_code');
     t.uuid('bid_id');

@@ -11,7 +11,9 @@ import fs from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { registerAccountCommands } from './commands/account';
+import { registerBidCommands } from './commands/bid';
 import { registerCertCommands } from './commands/certs';
+import { registerCustodyCommands } from './commands/custody';
 import { registerKeyCommands } from './commands/keys';
 import { registerPackageCommands } from './commands/package';
 import { CliExit, defaultContext, EXIT_BAD_INPUT, println, type CliContext } from './context';
@@ -34,6 +36,8 @@ export function buildProgram(ctx: CliContext = defaultContext()): Command {
   registerCertCommands(program, ctx);
   registerAccountCommands(program, ctx);
   registerPackageCommands(program, ctx);
+  registerBidCommands(program, ctx);
+  registerCustodyCommands(program, ctx);
   return program;
 }
 

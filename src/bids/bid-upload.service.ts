@@ -51,10 +51,14 @@ export interface ChunkResult {
   offset: number;
   size: number;
   complete: boolean;
+  /** With GET: open, complete, failed (and why) or aborted, so a client knows a dead upload at once. */
+  status?: BidUpload['status'];
+  failureCode?: string | null;
+  bidId?: string | null;
   submission?: Submission;
 }
 
-const partKey = (uploadId: string, n: number) => `uploads/${uploadId}/part-${String(n).padStart(6, '0')}`;
+const partKey = (uploadId: string, offset: number) => `uploads/${uploadId}/${String(offset).padStart(13, '0')}-${crypto.randomUUID()}`;
 const bidKey = (tenderId: string, bidId: string) => `bids/${tenderId}/${bidId}.cms`;
 
 export class BidUploadService {
@@ -149,7 +153,7 @@ export class BidUploadService {
         payload: { uploads: open.map((u) => u.id) },
       });
     });
-    for (const u of open) await this.deleteParts(u.id, u.parts);
+    for (const u of open) await this.deleteParts(u.partKeys);
     return open.length;
   }
 
@@ -162,7 +166,15 @@ export class BidUploadService {
   async status(ctx: ActionContext, uploadId: string): Promise<ChunkResult> {
     const actor = requireActor(ctx, 'bidder');
     const u = await this.ownUpload(actor, uploadId);
-    return { uploadId: u.id, offset: u.receivedBytes, size: u.size, complete: u.status === 'complete' };
+    return {
+      uploadId: u.id,
+      offset: u.receivedBytes,
+      size: u.size,
+      complete: u.status === 'complete',
+      status: u.status,
+      failureCode: u.failureCode,
+      bidId: u.bidId,
+    };
   }
 
   async abort(ctx: ActionContext, uploadId: string): Promise<void> {
@@ -173,7 +185,7 @@ export class BidUploadService {
       await repo.finishUpload(trx, u.id, 'aborted', this.clock.now());
       await this.audit.append(trx, ctx, { action: 'bid.upload.abort', objectType: 'bid_upload', objectId: u.id, tenderId: u.tenderId });
     });
-    await this.deleteParts(u.id, u.parts);
+    await this.deleteParts(u.partKeys);
   }
 
   /**
@@ -194,30 +206,31 @@ export class BidUploadService {
       return { uploadId: u.id, offset: u.size, size: u.size, complete: true, submission };
     }
 
-    const key = partKey(u.id, u.parts);
+    const key = partKey(u.id, offset);
     const part = await this.blobs.put(key, body, { maxBytes: remaining });
-    if (!(await repo.advanceUpload(this.db, u.id, offset, part.size, this.clock.now()))) {
+    if (!(await repo.advanceUpload(this.db, u.id, offset, key, part.size, this.clock.now()))) {
       await this.blobs.delete(key);
       const now = await repo.findUpload(this.db, u.id);
       throw UploadOffsetMismatch({ offset: now?.receivedBytes ?? offset });
     }
     const received = offset + part.size;
     if (received < u.size) return { uploadId: u.id, offset: received, size: u.size, complete: false };
-    const submission = await this.receiveWhole(ctx, actor, { ...u, parts: u.parts + 1 }, tender, this.partsStream(u.id, u.parts + 1));
-    await this.deleteParts(u.id, u.parts + 1);
+    const partKeys = [...u.partKeys, key];
+    const submission = await this.receiveWhole(ctx, actor, { ...u, partKeys }, tender, this.partsStream(partKeys));
+    await this.deleteParts(partKeys);
     return { uploadId: u.id, offset: u.size, size: u.size, complete: true, submission };
   }
 
-  private partsStream(uploadId: string, parts: number): Readable {
+  private partsStream(keys: string[]): Readable {
     const blobs = this.blobs;
     async function* concat() {
-      for (let n = 0; n < parts; n++) yield* (await blobs.get(partKey(uploadId, n))) as AsyncIterable<Buffer>;
+      for (const key of keys) yield* (await blobs.get(key)) as AsyncIterable<Buffer>;
     }
     return Readable.from(concat());
   }
 
-  private async deleteParts(uploadId: string, parts: number): Promise<void> {
-    for (let n = 0; n < parts; n++) await this.blobs.delete(partKey(uploadId, n));
+  private async deleteParts(keys: string[]): Promise<void> {
+    for (const key of keys) await this.blobs.delete(key);
   }
 
   /** Stores the whole envelope while inspecting it, then checks it and, if it holds, records the bid. */
@@ -254,7 +267,7 @@ export class BidUploadService {
             payload: { code: err.code, sectionId: u.sectionId },
           });
         });
-        await this.deleteParts(u.id, u.parts);
+        await this.deleteParts(u.partKeys);
       }
       throw err;
     }

@@ -17,6 +17,7 @@ export interface BidUpload {
   signerCertificateSerial: string;
   receivedBytes: number;
   parts: number;
+  partKeys: string[];
   status: UploadStatus;
   failureCode: string | null;
   bidId: string | null;
@@ -61,6 +62,7 @@ const upload = (r: Row): BidUpload => ({
   signerCertificateSerial: r.signer_certificate_serial,
   receivedBytes: Number(r.received_bytes),
   parts: r.parts,
+  partKeys: typeof r.part_keys === 'string' ? JSON.parse(r.part_keys) : r.part_keys,
   status: r.status,
   failureCode: r.failure_code ?? null,
   bidId: r.bid_id ?? null,
@@ -91,7 +93,7 @@ const bid = (r: Row): Bid => ({
 });
 
 export const bidsRepository = {
-  async insertUpload(db: Runner, u: Omit<BidUpload, 'id' | 'receivedBytes' | 'parts' | 'status' | 'failureCode' | 'bidId'>): Promise<BidUpload> {
+  async insertUpload(db: Runner, u: Omit<BidUpload, 'id' | 'receivedBytes' | 'parts' | 'partKeys' | 'status' | 'failureCode' | 'bidId'>): Promise<BidUpload> {
     const [row] = await db('bid_uploads')
       .insert({
         tender_id: u.tenderId,
@@ -117,10 +119,15 @@ export const bidsRepository = {
   },
 
   /** Records a stored part only if nobody appended since `expectedOffset` was read (compare-and-set). */
-  async advanceUpload(db: Runner, id: string, expectedOffset: number, partBytes: number, at: Date): Promise<boolean> {
+  async advanceUpload(db: Runner, id: string, expectedOffset: number, partKey: string, partBytes: number, at: Date): Promise<boolean> {
     const n = await db('bid_uploads')
       .where({ id, received_bytes: expectedOffset, status: 'open' })
-      .update({ received_bytes: expectedOffset + partBytes, parts: db.raw('parts + 1'), updated_at: at });
+      .update({
+        received_bytes: expectedOffset + partBytes,
+        parts: db.raw('parts + 1'),
+        part_keys: db.raw('part_keys || ?::jsonb', [JSON.stringify([partKey])]),
+        updated_at: at,
+      });
     return n > 0;
   },
 

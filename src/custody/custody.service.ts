@@ -153,7 +153,8 @@ export class CustodyService {
    * (EB 27; opening a bid early and leaking it is collusion, TLR 41).
    */
   private async requireAfterDeadline(ctx: ActionContext, tender: Tender, action: string): Promise<void> {
-    if (tender.status === 'published' || this.clock.now().getTime() < tender.bidDeadline.getTime()) {
+    // the clock decides (EB 27), not whether the deadline job has sealed the tender yet
+    if (this.clock.now().getTime() < tender.bidDeadline.getTime()) {
       await this.audit.record(ctx, {
         action: 'custody.early-access',
         objectType: 'tender',

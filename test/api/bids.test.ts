@@ -146,6 +146,23 @@ describe('sealed bids: upload, checks, receipts, deadline, custody', () => {
     assert.deepEqual(stored.filter((f) => !ids.includes(f)), [], 'the losing request left no blob behind');
   });
 
+  it('when the same chunk is sent twice at once (a client retrying), then one counts and the upload still completes intact', async () => {
+    const member = await createMember(t, 'bidder');
+    const sealed = await sealBid(t, member, openingCertPem, Buffer.concat([plaintext('retry'), crypto.randomBytes(200_000)]));
+    const start = await t.http.post(`/api/v1/tenders/${tender.id}/sections/${sectionId}/bid-uploads`).set(bearer(member.token))
+      .send({ size: sealed.envelope.length, sha256: sealed.sha256, signature: sealed.signature }).expect(201);
+    const send = (offset: number, bytes: Buffer) => t.http.patch(`/api/v1/bid-uploads/${start.body.uploadId}`).set(bearer(member.token))
+      .set('Upload-Offset', String(offset)).set('Content-Type', 'application/offset+octet-stream').send(bytes);
+    const half = Math.floor(sealed.envelope.length / 2);
+    const racing = await Promise.all([send(0, sealed.envelope.subarray(0, half)), send(0, sealed.envelope.subarray(0, half))]);
+    assert.deepEqual(racing.map((r) => r.status).sort(), [200, 409]);
+    const done = await send(half, sealed.envelope.subarray(half)).expect(200);
+    assert.equal(done.body.submission.bid.envelopeSha256, sealed.sha256);
+    const status = await t.http.get(`/api/v1/bid-uploads/${start.body.uploadId}`).set(bearer(member.token)).expect(200);
+    assert.equal(status.body.status, 'complete');
+    assert.equal(status.body.bidId, done.body.submission.bid.id);
+  });
+
   it('when an upload is sent in chunks, a chunk is dropped midway and the offset is wrong, then it resumes from the server offset and completes', async () => {
     const sealed = await sealBid(t, bidder, openingCertPem, Buffer.concat([plaintext('chunked'), crypto.randomBytes(300_000)]));
     const start = await t.http.post(`/api/v1/tenders/${tender.id}/sections/${sectionId}/bid-uploads`).set(bearer(bidder.token))
@@ -306,7 +323,10 @@ describe('sealed bids: upload, checks, receipts, deadline, custody', () => {
       const expired = await t.ctx.db('bid_uploads').where({ tender_id: tender.id, failure_code: 'DEADLINE_PASSED' });
       assert.ok(expired.length >= 1);
       assert.equal((await t.ctx.db('bid_uploads').where({ tender_id: tender.id, status: 'open' })).length, 0);
-      for (const u of expired) assert.equal(fs.existsSync(path.join(t.blobDir, 'uploads', u.id, 'part-000000')), false);
+      for (const u of expired) {
+        const dir = path.join(t.blobDir, 'uploads', u.id);
+        assert.deepEqual(fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => !f.startsWith('.')) : [], []);
+      }
 
       const wrong = await t.http.post(`/api/v1/tenders/${tender.id}/opening-key/share`).set(bearer(custodians.regulator.token))
         .send({ share: crypto.randomBytes(33).toString('base64') }).expect(422);
