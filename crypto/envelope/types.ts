@@ -57,6 +57,7 @@ export interface EnvelopeInspection {
   /** Length of the whole envelope in bytes. */
   totalLength: number;
   /** Lower-case hex SHA-256 of the whole envelope. */
+  /** Hex SHA-256 of the whole envelope; empty when the inspector was asked not to hash (its caller does). */
   sha256: string;
 }
 

@@ -13,7 +13,8 @@ export interface TappedUpload {
 }
 
 export function tapEnvelope(source: Readable | NodeJS.ReadableStream): TappedUpload {
-  const inspector = createEnvelopeInspector();
+  // the blob store hashes the bytes already; the inspector only parses
+  const inspector = createEnvelopeInspector({ sha256: false });
   const sink = inspector.sink as NodeJS.WritableStream & { destroyed?: boolean; writableEnded?: boolean };
   let settled = false;
   const inspection = inspector.result.finally(() => {
