@@ -56,7 +56,6 @@ export interface EnvelopeInspection {
   encryptedContentLength: number;
   /** Length of the whole envelope in bytes. */
   totalLength: number;
-  /** Lower-case hex SHA-256 of the whole envelope. */
   /** Hex SHA-256 of the whole envelope; empty when the inspector was asked not to hash (its caller does). */
   sha256: string;
 }
