@@ -204,3 +204,14 @@ describe('bidtool CLI', function () {
     });
   });
 });
+
+describe('bidtool: the installed command', () => {
+  it('when run through its launcher from another directory, then it starts and prints its version', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { fileURLToPath } = await import('node:url');
+    const os = await import('node:os');
+    const launcher = fileURLToPath(new URL('../../crypto/cli/bidtool.mjs', import.meta.url));
+    const out = execFileSync(process.execPath, [launcher, '--version'], { cwd: os.tmpdir() }).toString();
+    assert.match(out, /^\d+\.\d+\.\d+/);
+  });
+});
