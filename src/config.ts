@@ -50,7 +50,7 @@ export const configKeys = {
   ),
   PLATFORM_KEY_PASSPHRASE: key(
     z.string().min(12).default('dev-only-passphrase-change-me'),
-    'Encrypts the platform CA and TSA private keys at rest (PKCS#8). Must be changed in production.',
+    'Encrypts the platform CA, TSA and document-signing private keys at rest (PKCS#8). Must be changed in production.',
   ),
   PLATFORM_NAME: key(z.string().default('公共资源交易中心'), 'Shown in certificates and documents.'),
   TOKEN_TTL_SECONDS: key(int(30, 86400).default(900), 'Lifetime of a login token.'),

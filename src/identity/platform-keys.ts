@@ -1,11 +1,12 @@
 /**
  * The platform's own keys: the root CA that issues every user and opening certificate, the time-stamping (TSA)
- * certificate for receipts, and the secret that signs login tokens. Created at first start (first writer wins when
+ * certificate for receipts, the document-signing certificate (电子签章) that signs the PDFs the platform issues
+ * (开标记录表, 中标通知书, …), and the secret that signs login tokens. Created at first start (first writer wins when
  * several instances start at once), stored in PostgreSQL with private material sealed by PLATFORM_KEY_PASSPHRASE,
  * so every API instance and worker shares them.
  */
 import crypto from 'node:crypto';
-import { createRootCa, generateRsaKeyPair, issueCertificate, randomSerialHex, type CaMaterial } from '../../crypto/pki';
+import { createRootCa, generateRsaKeyPair, issueCertificate, parseCertificate, randomSerialHex, type CaMaterial } from '../../crypto/pki';
 import type { Db } from '../db';
 import type { Clock } from '../shared/clock';
 import { DAY_MS } from '../shared/clock';
@@ -14,6 +15,8 @@ import { identityRepository as repo } from './identity.repository';
 export interface PlatformKeys {
   ca: CaMaterial;
   tsa: CaMaterial;
+  /** Signs the documents the platform issues: an RSA key with a 'signing' certificate from the platform CA. */
+  signer: CaMaterial;
   tokenSecret: Uint8Array;
 }
 
@@ -60,25 +63,32 @@ export async function loadPlatformKeys(db: Db, clock: Clock, opts: { passphrase:
   const caRow = (await repo.getPlatformKey(db, 'ca'))!;
   const ca: CaMaterial = { certificatePem: caRow.certificatePem!, privateKeyPem: openKeyPem(caRow.secretEnc, passphrase) };
 
-  if (!(await repo.getPlatformKey(db, 'tsa'))) {
-    const keys = generateRsaKeyPair();
-    const certificatePem = issueCertificate({
-      ca,
-      publicKeyPem: keys.publicKeyPem,
-      subject: { commonName: `${platformName} 时间戳服务 (TSA)`, organizationName: platformName, countryName: 'CN' },
-      usage: 'tsa',
-      serialHex: randomSerialHex(),
-      notBefore,
-      notAfter: new Date(notBefore.getTime() + (CA_VALIDITY_DAYS - 1) * DAY_MS),
-    });
-    await repo.insertPlatformKeyIfAbsent(db, 'tsa', certificatePem, sealKeyPem(keys.privateKeyPem, passphrase));
-  }
-  const tsaRow = (await repo.getPlatformKey(db, 'tsa'))!;
-  const tsa: CaMaterial = { certificatePem: tsaRow.certificatePem!, privateKeyPem: openKeyPem(tsaRow.secretEnc, passphrase) };
+  // Certificates issued by the CA for the platform itself, each created the first time it is missing (an existing
+  // deployment gains a new one at its next start). They never outlive the CA.
+  const caNotAfter = parseCertificate(ca.certificatePem).notAfter.getTime();
+  const issued = async (name: string, usage: 'tsa' | 'signing', commonName: string): Promise<CaMaterial> => {
+    if (!(await repo.getPlatformKey(db, name))) {
+      const keys = generateRsaKeyPair();
+      const certificatePem = issueCertificate({
+        ca,
+        publicKeyPem: keys.publicKeyPem,
+        subject: { commonName, organizationName: platformName, countryName: 'CN' },
+        usage,
+        serialHex: randomSerialHex(),
+        notBefore,
+        notAfter: new Date(Math.min(notBefore.getTime() + (CA_VALIDITY_DAYS - 1) * DAY_MS, caNotAfter)),
+      });
+      await repo.insertPlatformKeyIfAbsent(db, name, certificatePem, sealKeyPem(keys.privateKeyPem, passphrase));
+    }
+    const row = (await repo.getPlatformKey(db, name))!;
+    return { certificatePem: row.certificatePem!, privateKeyPem: openKeyPem(row.secretEnc, passphrase) };
+  };
+  const tsa = await issued('tsa', 'tsa', `${platformName} 时间戳服务 (TSA)`);
+  const signer = await issued('signer', 'signing', `${platformName} 电子签章 (document signing)`);
 
   if (!(await repo.getPlatformKey(db, 'token'))) {
     await repo.insertPlatformKeyIfAbsent(db, 'token', null, sealSecret(crypto.randomBytes(32), passphrase));
   }
   const tokenRow = (await repo.getPlatformKey(db, 'token'))!;
-  return { ca, tsa, tokenSecret: new Uint8Array(openSecret(tokenRow.secretEnc, passphrase)) };
+  return { ca, tsa, signer, tokenSecret: new Uint8Array(openSecret(tokenRow.secretEnc, passphrase)) };
 }
