@@ -18,6 +18,8 @@ import { tenderRoutes } from './tenders/tenders.routes';
 import { monitoringRoutes } from './monitoring/monitoring.routes';
 import { custodyRoutes } from './custody/custody.routes';
 import { bidRoutes } from './bids/bids.routes';
+import { liveRoutes, redactAccessToken } from './live/live.routes';
+import { openingRoutes } from './opening/opening.routes';
 
 export const VERSION = '0.1.0';
 
@@ -30,6 +32,8 @@ export function buildRouteTable(ctx: AppContext): RouteTable {
   monitoringRoutes(routes, services.audit);
   custodyRoutes(routes, services.custody);
   bidRoutes(routes, { uploads: services.uploads, bids: services.bids });
+  liveRoutes(routes, { live: services.live, auth: services.auth });
+  openingRoutes(routes, services.opening);
 
   routes.add({
     method: 'get', path: '/time', tag: 'platform', access: 'public',
@@ -96,7 +100,8 @@ export function buildApp(ctx: AppContext): Express {
       logger: ctx.logger,
       genReqId: (req, res) => String(res.getHeader('X-Request-Id') ?? req.id),
       autoLogging: { ignore: (req) => req.url === '/health' || req.url === '/metrics' },
-      serializers: { req: (req) => ({ id: req.id, method: req.method, url: req.url }) },
+      // an SSE viewer may carry its token in the query (EventSource can't send headers): never log it
+      serializers: { req: (req) => ({ id: req.id, method: req.method, url: redactAccessToken(req.url) }) },
     }),
   );
   app.use(metrics.middleware);

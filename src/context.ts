@@ -20,7 +20,11 @@ import { TenderService } from './tenders/tenders.service';
 import { CustodyService } from './custody/custody.service';
 import { BidUploadService } from './bids/bid-upload.service';
 import { BidService } from './bids/bids.service';
+import { OpeningService } from './opening/opening.service';
+import { registerOpeningJobs } from './opening/opening.jobs';
+import { renderSignedOpeningRecord } from './opening/opening-record';
 import { registerTenderJobs } from './tenders/tenders.jobs';
+import { LiveEvents } from './live/live.service';
 
 export interface Services {
   audit: AuditService;
@@ -31,6 +35,8 @@ export interface Services {
   custody: CustodyService;
   uploads: BidUploadService;
   bids: BidService;
+  opening: OpeningService;
+  live: LiveEvents;
 }
 
 export interface AppContext {
@@ -91,9 +97,14 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const tenders = new TenderService(db, clock, audit, blobs, custody);
   const uploads = new BidUploadService(db, clock, audit, blobs, certificates, keys, config.bidMaxBytes);
   const bids = new BidService(db, clock, audit);
-  const services: Services = { audit, identity, certificates, auth, tenders, custody, uploads, bids };
+  const live = new LiveEvents(db, clock, events, { logger });
+  const opening = new OpeningService(db, clock, audit, blobs, certificates, live, config.platformKeyPassphrase, (tenderId) =>
+    renderSignedOpeningRecord(db, keys, tenderId, clock.now()),
+  );
+  const services: Services = { audit, identity, certificates, auth, tenders, custody, uploads, bids, opening, live };
 
-  registerTenderJobs(registry, () => ({ tenders, uploads }));
+  registerTenderJobs(registry, () => ({ tenders, uploads, opening }));
+  registerOpeningJobs(registry, () => opening);
 
   if (opts.bootstrap ?? true) {
     await ensureOperator(db, identity, audit, {
@@ -126,6 +137,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     async close() {
       await dispatcher.stop();
       await queue.close();
+      await live.close();
       await events.close();
       await db.destroy();
     },

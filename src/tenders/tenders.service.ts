@@ -377,6 +377,11 @@ export class TenderService {
     });
   }
 
+  /** For jobs, which act for nobody in particular. */
+  findForJob(id: string): Promise<Tender | null> {
+    return repo.findTender(this.db, id);
+  }
+
   // ---- documents ----------------------------------------------------------------------------------------------
 
   async uploadDocument(

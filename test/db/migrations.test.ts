@@ -27,6 +27,12 @@ const PLATFORM_TABLES = [
   'opening_key_shares',
   'bid_uploads',
   'bids',
+  'live_events',
+  'openings',
+  'opening_sign_ins',
+  'bid_decryptions',
+  'opening_confirmations',
+  'opening_objections',
 ].sort();
 
 /** knex's own bookkeeping, which survives a full rollback. */

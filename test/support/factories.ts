@@ -197,3 +197,56 @@ export async function submitBid(t: TestApp, member: Member, tenderId: string, se
     .set('Content-Type', 'application/offset+octet-stream')
     .send(sealed.envelope);
 }
+
+/** A 18-digit resident ID number with its GB 11643 check digit, for project managers in test bids. */
+export function idNumber(seed: number): string {
+  const body = `61010319${String(800101 + (seed % 28)).padStart(6, '0')}${String(100 + (seed % 899)).padStart(3, '0')}`;
+  const weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+  const sum = [...body].reduce((acc, d, i) => acc + Number(d) * weights[i], 0);
+  return body + '10X98765432'[sum % 11];
+}
+
+/** What a bidder prepares: a real bid package (ZIP with manifest and 开标一览表), returned as bytes. */
+export async function bidPackage(
+  t: TestApp,
+  member: Member,
+  tender: { id: string; code?: string },
+  sectionId: string,
+  form: { totalPriceFen: number; projectManager?: string; seed?: number },
+): Promise<Buffer> {
+  const fs = await import('node:fs');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const { packBid } = await import('../../crypto/package');
+  const org = (await t.http.get(`/api/v1/organisations/${member.orgId}`).set(bearer(member.token)).expect(200)).body;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gz-pack-'));
+  try {
+    const doc = path.join(dir, '投标函.txt');
+    fs.writeFileSync(doc, `${org.name} 投标函：总价 ${form.totalPriceFen} 分。`);
+    const out = path.join(dir, 'bid.zip');
+    const seed = form.seed ?? 1;
+    await packBid({
+      outPath: out,
+      manifest: {
+        tenderId: tender.id,
+        sectionId,
+        tenderCode: tender.code,
+        bidder: { organisationId: member.orgId, name: org.name, creditCode: org.creditCode },
+        form: {
+          totalPriceFen: form.totalPriceFen,
+          durationDays: 365,
+          quality: '合格',
+          projectManager: { name: form.projectManager ?? `项目经理${seed}`, idNumber: idNumber(seed) },
+          validityDays: 90,
+        },
+        author: member.username,
+        tool: { name: 'bidtool', version: '0.1.0', serial: `test-serial-${member.username}` },
+      },
+      files: [{ sourcePath: doc, path: '投标函.txt' }],
+      now: t.clock.now(),
+    });
+    return fs.readFileSync(out);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}

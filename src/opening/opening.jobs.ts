@@ -1,0 +1,29 @@
+import { systemContext } from '../shared/access';
+import type { JobRegistry } from '../shared/queue/jobs';
+import type { OpeningService } from './opening.service';
+
+/** Jobs carry ids only: the content key waits, sealed, in PostgreSQL and never rides in a payload. */
+export const DECRYPT_JOB = { queue: 'opening', name: 'opening.decrypt' } as const;
+export const CLOSE_WINDOW_JOB = { queue: 'opening', name: 'opening.close-window' } as const;
+export const CLOSE_CONFIRMATIONS_JOB = { queue: 'opening', name: 'opening.close-confirmations' } as const;
+
+export const DECRYPT_ATTEMPTS = 3;
+
+export function registerOpeningJobs(registry: JobRegistry, opening: () => OpeningService): void {
+  registry.register<{ bidId: string }>({
+    ...DECRYPT_JOB,
+    attempts: DECRYPT_ATTEMPTS,
+    backoffMs: 500,
+    handle: ({ bidId }, job) => opening().decryptBid(bidId, job.attempt >= DECRYPT_ATTEMPTS, systemContext(`job-${job.outboxId}`)),
+  });
+  registry.register<{ tenderId: string }>({
+    ...CLOSE_WINDOW_JOB,
+    attempts: 10,
+    handle: ({ tenderId }, job) => opening().closeWindow(tenderId, systemContext(`job-${job.outboxId}`)),
+  });
+  registry.register<{ tenderId: string }>({
+    ...CLOSE_CONFIRMATIONS_JOB,
+    attempts: 10,
+    handle: ({ tenderId }, job) => opening().closeConfirmations(tenderId, systemContext(`job-${job.outboxId}`)),
+  });
+}
