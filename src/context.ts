@@ -23,6 +23,7 @@ import { BidService } from './bids/bids.service';
 import { OpeningService } from './opening/opening.service';
 import { registerOpeningJobs } from './opening/opening.jobs';
 import { renderSignedOpeningRecord } from './opening/opening-record';
+import { BidOpener } from './opening/bid-opener';
 import { registerTenderJobs } from './tenders/tenders.jobs';
 import { LiveEvents } from './live/live.service';
 
@@ -98,7 +99,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const uploads = new BidUploadService(db, clock, audit, blobs, certificates, keys, config.bidMaxBytes);
   const bids = new BidService(db, clock, audit);
   const live = new LiveEvents(db, clock, events, { logger });
-  const opening = new OpeningService(db, clock, audit, blobs, certificates, live, config.platformKeyPassphrase, (tenderId) =>
+  const opening = new OpeningService(db, clock, audit, blobs, certificates, live, new BidOpener(blobs), config.platformKeyPassphrase, (tenderId) =>
     renderSignedOpeningRecord(db, keys, tenderId, clock.now()),
   );
   const services: Services = { audit, identity, certificates, auth, tenders, custody, uploads, bids, opening, live };

@@ -7,11 +7,7 @@
  * are raised and answered on the record (TLR 44, EB 39), and the opening record is published (EB 32).
  */
 import crypto from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { EnvelopeError, decryptStream } from '../../crypto/envelope';
-import { PackageError, unpackBid, type Manifest } from '../../crypto/package';
+import type { Manifest } from '../../crypto/package';
 import { SignatureError, verifyDetachedSignature } from '../../crypto/signature';
 import { contentKeyDigest } from '../../crypto/opening';
 import type { Db, Runner } from '../db';
@@ -24,6 +20,7 @@ import type { BlobStore } from '../shared/blobs';
 import { enqueueInTrx } from '../shared/queue/outbox.repository';
 import type { AuditService } from '../monitoring/audit.service';
 import type { LiveEvents } from '../live/live.service';
+import type { BidOpener } from './bid-opener';
 import type { CertificateService } from '../identity/certificates.service';
 import { identityRepository } from '../identity/identity.repository';
 import { openSecret, sealSecret } from '../identity/platform-keys';
@@ -71,6 +68,7 @@ export class OpeningService {
     private readonly blobs: BlobStore,
     private readonly certificates: CertificateService,
     private readonly live: LiveEvents,
+    private readonly opener: BidOpener,
     private readonly passphrase: string,
     /** Renders and signs the 开标记录表 (see opening-record.ts). */
     private readonly renderRecord: (tenderId: string) => Promise<{ pdf: Buffer; signature: Buffer }>,
@@ -256,37 +254,27 @@ export class OpeningService {
     if (!d || d.status !== 'key-received' || !d.contentKeyEnc) return;
     const bid = (await bidsRepository.findBid(this.db, bidId))!;
     const bidder = (await identityRepository.findOrganisation(this.db, bid.bidderOrgId))!;
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gz-open-'));
     const contentKey = openSecret(d.contentKeyEnc, this.passphrase);
     try {
-      const zipPath = path.join(dir, 'bid.zip');
-      await decryptStream(await this.blobs.get(bid.blobKey), fs.createWriteStream(zipPath, { mode: 0o600 }), { contentKey });
-      const manifest = await unpackBid(zipPath, path.join(dir, 'files'));
-      if (manifest.tenderId !== bid.tenderId || manifest.sectionId !== bid.sectionId || manifest.bidder.creditCode !== bidder.creditCode) {
-        return await this.failDecryption(ctx, bid, 'MANIFEST_MISMATCH');
-      }
-      const plaintextKey = `opened/${bid.tenderId}/${bid.id}.zip`;
-      await this.blobs.put(plaintextKey, fs.createReadStream(zipPath));
+      const opened = await this.opener.open(bid, contentKey, { creditCode: bidder.creditCode });
+      if (!opened.ok) return await this.failDecryption(ctx, bid, opened.code);
       await this.tx(bid.tenderId, async (trx) => {
-        await repo.markDecrypted(trx, bid.id, this.clock.now(), plaintextKey, manifestSummary(manifest));
+        await repo.markDecrypted(trx, bid.id, this.clock.now(), opened.plaintextBlobKey, opened.manifest);
         await this.audit.append(trx, ctx, {
           action: 'opening.decrypted',
           objectType: 'bid',
           objectId: bid.id,
           tenderId: bid.tenderId,
-          payload: { sectionId: bid.sectionId, totalPriceFen: manifest.form.totalPriceFen },
+          payload: { sectionId: bid.sectionId, totalPriceFen: opened.manifest.form.totalPriceFen },
         });
         // the hall shows progress only; prices are read out for everyone together at 唱标
         await this.live.record(trx, bid.tenderId, 'opening.decrypted', { bidId: bid.id, sectionId: bid.sectionId });
       });
     } catch (err) {
-      if (err instanceof EnvelopeError) return await this.failDecryption(ctx, bid, err.code === 'TAG_MISMATCH' ? 'TAG_MISMATCH' : `ENVELOPE_${err.code}`);
-      if (err instanceof PackageError) return await this.failDecryption(ctx, bid, 'PACKAGE_INVALID');
       if (lastAttempt) return await this.failDecryption(ctx, bid, 'PLATFORM_ERROR');
       throw err;
     } finally {
       contentKey.fill(0);
-      fs.rmSync(dir, { recursive: true, force: true });
     }
   }
 
@@ -538,16 +526,4 @@ export class OpeningService {
     });
     return this.view(ctx, tenderId);
   }
-}
-
-/** What the opening keeps of a manifest: the bid form and the document list (names, sizes, digests). */
-function manifestSummary(m: Manifest) {
-  return {
-    form: m.form,
-    documents: m.documents,
-    tool: m.tool,
-    machineFingerprint: m.machineFingerprint,
-    author: m.author,
-    createdAt: m.createdAt,
-  };
 }
