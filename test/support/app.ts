@@ -9,6 +9,7 @@ import type { Express } from 'express';
 import supertest from 'supertest';
 import { buildApp } from '../../src/app';
 import { createContext, type AppContext } from '../../src/context';
+import type { Config } from '../../src/config';
 import { ControllableClock } from '../../src/shared/clock';
 import { createLogger } from '../../src/shared/logger';
 import { createMigratedDatabase, redisPrefix } from './env';
@@ -27,10 +28,18 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-/** `logs`: collect every log line (at debug level) instead of discarding them, for tests that read the logs. */
-export async function createTestApp(label: string, opts: { logs?: string[] } = {}): Promise<TestApp> {
-  const { config: dbConfig, db } = await createMigratedDatabase(label);
+/**
+ * `logs`: collect every log line (at debug level) instead of discarding them, for tests that read the logs.
+ * `restartable`: on the embedded default, keep the database in a directory rather than in memory, so that
+ * `restartTestApp` can stop the platform and start it again on the same data.
+ */
+export async function createTestApp(label: string, opts: { logs?: string[]; restartable?: boolean } = {}): Promise<TestApp> {
+  const { config: migrated, db } = await createMigratedDatabase(label);
   await db.destroy();
+  const dbConfig =
+    opts.restartable && !migrated.database.url
+      ? { ...migrated, database: { ...migrated.database, embeddedDir: fs.mkdtempSync(path.join(os.tmpdir(), `gz-db-${label}-`)) } }
+      : migrated;
   const blobDir = fs.mkdtempSync(path.join(os.tmpdir(), `gz-blobs-${label}-`));
   const config = {
     ...dbConfig,
@@ -40,9 +49,13 @@ export async function createTestApp(label: string, opts: { logs?: string[] } = {
   };
   const clock = new ControllableClock();
   clock.freeze(T0);
-  const logs = opts.logs;
+  return startTestApp(config, clock, opts.logs);
+}
+
+async function startTestApp(config: Config, clock: ControllableClock, logs?: string[]): Promise<TestApp> {
   const logger = logs ? createLogger('debug', 'platform', { write: (line: string) => void logs.push(line) }) : createLogger('silent');
   const ctx = await createContext(config, { clock, logger });
+  const blobDir = config.blobDir;
   // workers consume; the dispatcher is ticked by the tests (runDueJobs) so time moves only when a test says so
   await ctx.queue.startWorkers();
   const app = buildApp(ctx);
@@ -55,8 +68,20 @@ export async function createTestApp(label: string, opts: { logs?: string[] } = {
     async close() {
       await ctx.close();
       fs.rmSync(blobDir, { recursive: true, force: true });
+      if (!config.database.url && config.database.embeddedDir !== ':memory:') fs.rmSync(config.database.embeddedDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Stops the platform as a crash would leave it (what was handed to an in-process queue is lost; Redis keeps what
+ * it holds) and starts it again on the same database, blobs and Redis prefix, with a clock at the same instant.
+ */
+export async function restartTestApp(t: TestApp): Promise<TestApp> {
+  await t.ctx.close();
+  const clock = new ControllableClock();
+  clock.freeze(t.clock.now());
+  return startTestApp(t.ctx.config, clock);
 }
 
 /** Runs what is due: the dispatcher hands due outbox rows to the queue, then the queue is drained. */
