@@ -20,6 +20,7 @@ import { custodyRoutes } from './custody/custody.routes';
 import { bidRoutes } from './bids/bids.routes';
 import { liveRoutes, redactAccessToken } from './live/live.routes';
 import { openingRoutes } from './opening/opening.routes';
+import { awardRoutes } from './award/award.routes';
 
 export const VERSION = '0.1.0';
 
@@ -34,6 +35,7 @@ export function buildRouteTable(ctx: AppContext): RouteTable {
   bidRoutes(routes, { uploads: services.uploads, bids: services.bids });
   liveRoutes(routes, { live: services.live, auth: services.auth });
   openingRoutes(routes, services.opening);
+  awardRoutes(routes, services.award);
 
   routes.add({
     method: 'get', path: '/time', tag: 'platform', access: 'public',

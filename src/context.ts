@@ -26,6 +26,7 @@ import { renderSignedOpeningRecord } from './opening/opening-record';
 import { BidOpener } from './opening/bid-opener';
 import { registerTenderJobs } from './tenders/tenders.jobs';
 import { LiveEvents } from './live/live.service';
+import { AwardService } from './award/award.service';
 
 export interface Services {
   audit: AuditService;
@@ -38,6 +39,7 @@ export interface Services {
   bids: BidService;
   opening: OpeningService;
   live: LiveEvents;
+  award: AwardService;
 }
 
 export interface AppContext {
@@ -102,7 +104,8 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const opening = new OpeningService(db, clock, audit, blobs, certificates, live, new BidOpener(blobs), config.platformKeyPassphrase, (tenderId) =>
     renderSignedOpeningRecord(db, keys, tenderId, clock.now()),
   );
-  const services: Services = { audit, identity, certificates, auth, tenders, custody, uploads, bids, opening, live };
+  const award = new AwardService(db, clock, audit, blobs, keys);
+  const services: Services = { audit, identity, certificates, auth, tenders, custody, uploads, bids, opening, live, award };
 
   registerTenderJobs(registry, () => ({ tenders, uploads, opening }));
   registerOpeningJobs(registry, () => opening);

@@ -198,6 +198,12 @@ export const bidsRepository = {
     return (await q).map(bid);
   },
 
+  async listCurrent(db: Runner, tenderId: string, bidderOrgId?: string): Promise<Bid[]> {
+    const q = db('bids').where({ tender_id: tenderId, status: 'current' }).orderBy('received_at');
+    if (bidderOrgId) q.where({ bidder_org_id: bidderOrgId });
+    return (await q).map(bid);
+  },
+
   async countCurrent(db: Runner, tenderId: string): Promise<Array<{ sectionId: string; count: number }>> {
     const rows = await db('bids').where({ tender_id: tenderId, status: 'current' }).groupBy('section_id').select('section_id').count({ n: '*' });
     return rows.map((r: Row) => ({ sectionId: r.section_id, count: Number(r.n) }));

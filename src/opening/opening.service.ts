@@ -114,11 +114,8 @@ export class OpeningService {
     if (o.pausedAt) throw OpeningPaused();
   }
 
-  private async currentBidsOf(db: Runner, tenderId: string, bidderOrgId?: string): Promise<Bid[]> {
-    const q = db('bids').where({ tender_id: tenderId, status: 'current' });
-    if (bidderOrgId) q.where({ bidder_org_id: bidderOrgId });
-    const ids: string[] = (await q.select('id')).map((r: { id: string }) => r.id);
-    return (await Promise.all(ids.map((id) => bidsRepository.findBid(db, id)))) as Bid[];
+  private currentBidsOf(db: Runner, tenderId: string, bidderOrgId?: string): Promise<Bid[]> {
+    return bidsRepository.listCurrent(db, tenderId, bidderOrgId);
   }
 
   private async transition(trx: Runner, ctx: ActionContext, tenderId: string, from: OpeningState, to: OpeningState, patch: Record<string, unknown> = {}) {
