@@ -15,6 +15,7 @@ import { registerBidCommands } from './commands/bid';
 import { registerCertCommands } from './commands/certs';
 import { registerCustodyCommands } from './commands/custody';
 import { registerKeyCommands } from './commands/keys';
+import { registerOpeningCommands } from './commands/opening';
 import { registerPackageCommands } from './commands/package';
 import { CliExit, defaultContext, EXIT_BAD_INPUT, println, type CliContext } from './context';
 
@@ -38,6 +39,7 @@ export function buildProgram(ctx: CliContext = defaultContext()): Command {
   registerPackageCommands(program, ctx);
   registerBidCommands(program, ctx);
   registerCustodyCommands(program, ctx);
+  registerOpeningCommands(program, ctx);
   return program;
 }
 

@@ -11,13 +11,18 @@ import type { Server } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
+import { inspectFile, sealBuffer, unwrapContentKey } from '../../crypto/envelope';
+import { contentKeyDigest } from '../../crypto/opening';
+import { idNumberCheckChar, packBid } from '../../crypto/package';
 import { createCsr, generateRsaKeyPair, signChallenge, type KeyPairPem } from '../../crypto/pki';
+import { signDigest } from '../../crypto/signature';
 import { buildApp } from '../app';
 import { loadConfig } from '../config';
 import { createContext, type AppContext } from '../context';
 import { renderSimplePdf } from '../documents/pdf';
 import { DAY_MS, HOUR_MS, MINUTE_MS } from '../shared/clock';
 import { createLogger } from '../shared/logger';
+import { toChineseCapital } from '../shared/chinese-amount';
 import { formatYuan } from '../shared/money';
 import { formatShanghai, shanghaiDayNumber, startOfShanghaiDay } from '../shared/time';
 import { runAuditVerify } from './audit-verify';
@@ -36,7 +41,40 @@ interface Member {
   orgName: string;
   keys: KeyPairPem;
   certPem: string;
+  /** The encryption key pair and certificate: bids are sealed to it too, and the content key is unwrapped with it. */
+  encKeys: KeyPairPem;
+  encCertPem: string;
   token: string;
+}
+
+/** A bid the demo submitted: the envelope as the bidder keeps it, and the bid id the platform gave it. */
+interface DemoBid {
+  key: string;
+  envelope: Buffer;
+  bidId: string;
+  priceFen: number;
+}
+
+/** Display width of a string in a terminal: CJK characters take two columns. */
+function displayWidth(text: string): number {
+  let w = 0;
+  for (const ch of text) w += /[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]/.test(ch) ? 2 : 1;
+  return w;
+}
+
+const pad = (text: string, width: number) => text + ' '.repeat(Math.max(0, width - displayWidth(text)));
+
+/** Rows of cells as an aligned table, the header first, with a rule under it. */
+function table(rows: string[][]): string[] {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => displayWidth(r[i] ?? ''))));
+  const line = (r: string[]) => r.map((c, i) => pad(c, widths[i]!)).join('  ').trimEnd();
+  return [line(rows[0]!), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.slice(1).map(line)];
+}
+
+/** A valid 18-character resident ID number (GB 11643) for the demo's project managers. */
+function demoIdNumber(seed: number): string {
+  const first17 = `610102${1970 + seed}0${(seed % 9) + 1}1${seed % 10}${String(100 + seed).slice(-3)}`;
+  return first17 + idNumberCheckChar(first17);
 }
 
 class ApiClient {
@@ -45,9 +83,9 @@ class ApiClient {
   async call(
     method: string,
     route: string,
-    opts: { token?: string; json?: unknown; raw?: Buffer; contentType?: string; expect?: number } = {},
+    opts: { token?: string; json?: unknown; raw?: Buffer; contentType?: string; headers?: Record<string, string>; expect?: number } = {},
   ): Promise<{ status: number; body: Json }> {
-    const headers: Record<string, string> = { 'User-Agent': 'gz-demo-cli' };
+    const headers: Record<string, string> = { 'User-Agent': 'gz-demo-cli', ...opts.headers };
     if (opts.token) headers.Authorization = `Bearer ${opts.token}`;
     let body: string | Uint8Array | undefined;
     if (opts.json !== undefined) {
@@ -70,6 +108,14 @@ class ApiClient {
       throw new StepFailed(`${method} ${route} → HTTP ${res.status}（期望 expected ${opts.expect}）${err}`);
     }
     return { status: res.status, body: parsed };
+  }
+
+  /** A binary download (a PDF), which must answer 200. */
+  async bytes(route: string, token: string): Promise<Buffer> {
+    const res = await fetch(this.base + route, { headers: { 'User-Agent': 'gz-demo-cli', Authorization: `Bearer ${token}` } });
+    const body = Buffer.from(await res.arrayBuffer());
+    if (res.status !== 200) throw new StepFailed(`GET ${route} → HTTP ${res.status}（期望 expected 200）${body.toString('utf8').slice(0, 300)}`);
+    return body;
   }
 }
 
@@ -138,6 +184,9 @@ export async function runDemo(opts: DemoOptions, out: Out): Promise<number> {
   let tenderId = '';
   let deadline = new Date(0);
   let newDeadline = new Date(0);
+  let tenderCode = '';
+  let sectionId = '';
+  const bids: DemoBid[] = [];
 
   const platformNow = async (): Promise<Date> => new Date((await api.call('GET', '/api/v1/time', { expect: 200 })).body.now);
   const operatorLogin = async () => {
@@ -184,9 +233,10 @@ export async function runDemo(opts: DemoOptions, out: Out): Promise<number> {
     });
 
     // The regulator and the trading centre hold shares of each tender's opening key with the agency (2 of 3).
-    const cast = ['agency', 'tenderer', 'regulator', 'bidder1', 'bidder2', 'bidder3'].map((key) => SEED_ORGANISATIONS.find((o) => o.key === key)!);
+    const bidderKeys = ['bidder1', 'bidder2', 'bidder3', 'bidder4', 'bidder5'];
+    const cast = ['agency', 'tenderer', 'regulator', ...bidderKeys].map((key) => SEED_ORGANISATIONS.find((o) => o.key === key)!);
 
-    await step('登记代理机构、招标人、监管部门和三家投标人 (register an agency, a tenderer, a regulator and three bidders)', async () => {
+    await step('登记代理机构、招标人、监管部门和五家投标人 (register an agency, a tenderer, a regulator and five bidders)', async () => {
       for (const spec of cast) {
         const { key: _key, user: _user, ...body } = spec;
         const res = await api.call('POST', '/api/v1/organisations', { token: operatorToken, json: body, expect: 201 });
@@ -228,6 +278,8 @@ export async function runDemo(opts: DemoOptions, out: Out): Promise<number> {
           orgName: spec.orgName,
           keys: signing,
           certPem: enrolled.body.signing.certificatePem,
+          encKeys: encryption,
+          encCertPem: enrolled.body.encryption.certificatePem,
           token: '',
         };
         const login = await certificateLogin(member);
@@ -263,6 +315,8 @@ export async function runDemo(opts: DemoOptions, out: Out): Promise<number> {
         expect: 201,
       });
       tenderId = created.body.id;
+      tenderCode = created.body.code;
+      sectionId = created.body.sections[0].id;
       say(`✓ 项目 ${created.body.code}「${created.body.name}」已创建为草稿 (draft)`);
       for (const s of created.body.sections) say(`    ${s.name}：估算价 ${s.estimatedPriceYuan} 元，投标保证金 ${s.depositYuan} 元`);
       say(`  投标截止（即开标）时间：${formatShanghai(deadline)}（北京时间）`);
@@ -341,6 +395,66 @@ export async function runDemo(opts: DemoOptions, out: Out): Promise<number> {
       say(`  新截止时间 (new deadline)：${formatShanghai(newDeadline)}（北京时间），顺延 ${Math.round((newDeadline.getTime() - deadline.getTime()) / DAY_MS)} 日 (TLR 21)`);
     });
 
+    await step('五家投标人用投标工具编制投标文件包、加密给开标证书和本单位加密证书、签名并在线递交 (five bidders pack, seal, sign and submit their bids)', async () => {
+      const agency = members.get('agency')!;
+      const opening = await api.call('GET', `/api/v1/tenders/${tenderId}/opening-key`, { token: agency.token, expect: 200 });
+      const prices = [2_788_000_000, 2_815_600_000, 2_763_450_000, 2_836_000_000, 2_799_999_900];
+      const work = fs.mkdtempSync(path.join(os.tmpdir(), 'gz-demo-bids-'));
+      try {
+        for (const [i, key] of bidderKeys.entries()) {
+          const m = members.get(key)!;
+          await certificateLogin(m);
+          const spec = SEED_ORGANISATIONS.find((o) => o.key === key)!;
+          const now = await platformNow();
+          const letter = path.join(work, `${key}-投标函.txt`);
+          fs.writeFileSync(letter, `${spec.name} 投标函：第一标段投标总价 ${formatYuan(prices[i]!)} 元。\n`);
+          const zipPath = path.join(work, `${key}.zip`);
+          await packBid({
+            outPath: zipPath,
+            manifest: {
+              tenderId,
+              sectionId,
+              tenderCode,
+              bidder: { organisationId: orgIds.get(key), name: spec.name, creditCode: spec.creditCode },
+              form: {
+                totalPriceFen: prices[i]!,
+                durationDays: 540 + i * 15,
+                quality: '合格',
+                projectManager: { name: ['赵建国', '钱立新', '孙卫东', '李志强', '周海涛'][i]!, idNumber: demoIdNumber(i + 1) },
+                validityDays: 90,
+              },
+              author: m.displayName,
+              tool: { name: 'bidtool', version: '0.1.0', serial: `BT-DEMO-000${i + 1}` },
+            },
+            files: [{ sourcePath: letter, path: '投标函.txt' }],
+            now,
+          });
+          // sealed to the tender's opening certificate and to the bidder's own encryption certificate
+          const envelope = await sealBuffer(fs.readFileSync(zipPath), [m.encCertPem, opening.body.certificatePem]);
+          const sha256 = crypto.createHash('sha256').update(envelope).digest('hex');
+          const signature = signDigest({ sha256Hex: sha256, certificatePem: m.certPem, privateKeyPem: m.keys.privateKeyPem, signingTime: now });
+          const started = await api.call('POST', `/api/v1/tenders/${tenderId}/sections/${sectionId}/bid-uploads`, {
+            token: m.token,
+            json: { size: envelope.length, sha256, signature: signature.toString('base64') },
+            expect: 201,
+          });
+          const done = await api.call('PATCH', `/api/v1/bid-uploads/${started.body.uploadId}`, {
+            token: m.token,
+            raw: envelope,
+            contentType: 'application/offset+octet-stream',
+            headers: { 'Upload-Offset': '0' },
+            expect: 200,
+          });
+          const bidId: string = done.body.submission.bid.id;
+          bids.push({ key, envelope, bidId, priceFen: prices[i]! });
+          say(`✓ ${spec.name}：信封 ${envelope.length} 字节，SHA-256 ${sha256.slice(0, 16)}…，回执序列号 ${String(done.body.submission.receipt.serialHex).slice(0, 12)}…`);
+        }
+      } finally {
+        fs.rmSync(work, { recursive: true, force: true });
+      }
+      say('报价在开标前无人可见：平台只保存密文，解密密钥在各投标人手中 (no one can see a price before the opening: the platform holds ciphertext only)');
+    });
+
     await step('平台时间越过新的截止时间，截标任务自动封存项目 (platform time passes the deadline; the deadline job seals the tender)', async () => {
       await operatorLogin();
       const moved = await setClock(new Date(newDeadline.getTime() + MINUTE_MS));
@@ -358,6 +472,153 @@ export async function runDemo(opts: DemoOptions, out: Out): Promise<number> {
         if (Date.now() > limit) throw new StepFailed(`15 秒内未封存，当前状态 ${t.body.status} (not sealed within 15 s)`);
         await new Promise((r) => setTimeout(r, 100));
       }
+    });
+
+    // ---- the online opening (不见面开标) -------------------------------------------------------------------------
+
+    const bidderOf = (key: string) => members.get(key)!;
+    const orgNameOf = (key: string) => SEED_ORGANISATIONS.find((o) => o.key === key)!.name;
+    const everyone = () => ['agency', ...bidderKeys].map((k) => members.get(k)!);
+    const hall = async (token: string) => (await api.call('GET', `/api/v1/tenders/${tenderId}/opening`, { token, expect: 200 })).body;
+    /** Polls the hall until the opening reaches `state` (the platform's jobs move it), for up to 15 s. */
+    const awaitState = async (state: string, token: string, orElse: string[] = []): Promise<Json> => {
+      const limit = Date.now() + 15_000;
+      for (;;) {
+        const res = await api.call('GET', `/api/v1/tenders/${tenderId}/opening`, { token });
+        if (res.status === 200 && (res.body.state === state || orElse.includes(res.body.state))) return res.body;
+        if (Date.now() > limit) throw new StepFailed(`15 秒内开标未进入「${state}」，当前 ${res.status === 200 ? res.body.state : `HTTP ${res.status}`} (the opening did not reach ${state})`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    /** Moves the platform clock and logs everyone in again, as they would in the morning of the opening. */
+    const moveClockTo = async (at: Date): Promise<Date> => {
+      const moved = await setClock(at);
+      await operatorLogin();
+      for (const m of everyone()) await certificateLogin(m);
+      return moved;
+    };
+    /** What the bidder's tool does (bidtool post-key): unwrap the content key locally, sign it with the bid id, post it. */
+    const postKey = async (bid: DemoBid, wrongKey?: Buffer) => {
+      const m = bidderOf(bid.key);
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gz-demo-key-'));
+      let key: Buffer;
+      try {
+        const file = path.join(dir, 'bid.cms');
+        fs.writeFileSync(file, bid.envelope);
+        key = wrongKey ?? unwrapContentKey(await inspectFile(file), { privateKeyPem: m.encKeys.privateKeyPem, certificatePem: m.encCertPem });
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+      try {
+        const signature = signDigest({ sha256Hex: contentKeyDigest(bid.bidId, key), certificatePem: m.certPem, privateKeyPem: m.keys.privateKeyPem, signingTime: await platformNow() });
+        return await api.call('POST', `/api/v1/tenders/${tenderId}/opening/bids/${bid.bidId}/content-key`, {
+          token: m.token,
+          json: { contentKey: key.toString('base64'), signature: signature.toString('base64') },
+          expect: 202,
+        });
+      } finally {
+        key.fill(0);
+      }
+    };
+
+    await step('投标截止即开标：五家投标人以数字证书签到，进入开标大厅 (the opening begins at the deadline; the bidders sign in by certificate)', async () => {
+      for (const m of everyone()) await certificateLogin(m);
+      const agency = members.get('agency')!;
+      const begun = await awaitState('signing-in', agency.token);
+      say(`开标大厅状态 (state)：${begun.state}，平台时间 ${formatShanghai(new Date(begun.serverTime))}（北京时间）`);
+      for (const key of bidderKeys) {
+        const res = await api.call('POST', `/api/v1/tenders/${tenderId}/opening/sign-in`, { token: bidderOf(key).token, expect: 200 });
+        const mine = res.body.participants.find((p: Json) => p.name === orgNameOf(key));
+        say(`✓ ${orgNameOf(key)} 签到 (signed in) ${formatShanghai(new Date(mine.signedInAt))}`);
+      }
+    });
+
+    await step('主持人开始解密；四家投标人在解密时限内提交解密密钥，一家提交的密钥有误 (the host opens the window; four bidders hand over their keys, one a wrong key)', async () => {
+      const agency = members.get('agency')!;
+      const opened = await api.call('POST', `/api/v1/tenders/${tenderId}/opening/start-decryption`, { token: agency.token, expect: 200 });
+      say(`✓ 解密开始 (decryption started)：${formatShanghai(new Date(opened.body.decryptionStartedAt))}，时限 ${opened.body.decryptionWindowMinutes} 分钟，至 ${formatShanghai(new Date(opened.body.decryptionEndsAt))}（北京时间）`);
+      for (const bid of bids.slice(0, 4)) {
+        const res = await postKey(bid);
+        say(`✓ ${orgNameOf(bid.key)}：在本机解出内容密钥、签名后提交，平台已接收 (${res.body.status})，密钥已从内存清除`);
+      }
+      const wrong = bids[4]!;
+      const res = await postKey(wrong, crypto.randomBytes(32));
+      say(`✗ ${orgNameOf(wrong.key)}：提交了一个签名有效、但打不开本单位投标文件的密钥 (a signed key that does not open its bid)，平台接收 (${res.body.status})`);
+    });
+
+    let readings: Json[] = [];
+    await step('解密时限届满：每份投标文件的结果与原因，唱标 (the window closes: each bid’s outcome and cause; the prices are read out)', async () => {
+      const agency = members.get('agency')!;
+      const now = await platformNow();
+      const windowEnd = new Date((await hall(agency.token)).decryptionEndsAt);
+      // give the decryption jobs a moment on the real clock before time jumps to the end of the window
+      await new Promise((r) => setTimeout(r, 500));
+      const moved = await moveClockTo(new Date(Math.max(now.getTime(), windowEnd.getTime()) + 1000));
+      say(`运维人员将平台时间调至 (platform clock moved to) ${formatShanghai(moved)}，解密时限已过`);
+      const announcing = await awaitState('announcing', agency.token, ['failed']);
+      for (const s of announcing.sectionOutcomes) {
+        say(`第 ${s.seq} 标段：有效投标 ${s.validBids} 家${s.failed ? '，不足三家，该标段流标 (fewer than three valid bids: failed, TLR 44)' : '，满三家，继续开标 (three or more: the opening goes on)'}`);
+      }
+      readings = (await api.call('GET', `/api/v1/tenders/${tenderId}/opening/readings`, { token: agency.token, expect: 200 })).body;
+      const rows = [['序号', '投标人 (bidder)', '投标报价（元）(yuan)', '大写金额 (in capitals)', '工期（日）', '项目负责人', '结果 (outcome)']];
+      for (const [i, r] of readings.entries()) {
+        const outcome = r.outcome === 'decrypted' ? '解密成功' : r.outcome === 'revoked' ? '撤销 (revoked)' : `${r.outcome}`;
+        rows.push([
+          String(i + 1),
+          r.bidder,
+          r.totalPriceFen === null ? '—' : formatYuan(r.totalPriceFen),
+          r.totalPriceFen === null ? '—' : toChineseCapital(r.totalPriceFen),
+          r.durationDays === null ? '—' : String(r.durationDays),
+          r.projectManager ?? '—',
+          outcome,
+        ]);
+      }
+      say('唱标 (reading of the bids, EB 30)：');
+      for (const line of table(rows)) say(`  ${line}`);
+      const revoked = readings.filter((r) => r.outcome === 'revoked');
+      if (revoked.length !== 1 || readings.filter((r) => r.outcome === 'decrypted').length !== 4) {
+        throw new StepFailed(`期望 4 份解密成功、1 份撤销 (expected 4 decrypted, 1 revoked): ${readings.map((r) => `${r.outcome} ${r.cause ?? ''}`).join(', ')}`);
+      }
+      say(`撤销原因 (cause, EB 31)：${revoked[0].bidder}——${revoked[0].cause}`);
+      if (announcing.state !== 'announcing') throw new StepFailed(`开标状态 ${announcing.state}，期望 announcing (expected announcing)`);
+    });
+
+    await step('投标人确认唱标结果，一家当场提出异议，主持人当场答复 (bidders confirm; one objects and the host answers on the record)', async () => {
+      const agency = members.get('agency')!;
+      for (const key of bidderKeys.slice(0, 2)) {
+        await api.call('POST', `/api/v1/tenders/${tenderId}/opening/confirmation`, { token: bidderOf(key).token, json: { kind: 'confirmed' }, expect: 200 });
+        say(`✓ ${orgNameOf(key)} 确认唱标结果 (confirmed)`);
+      }
+      say('其余投标人未表态，确认时间届满后视为认可 (silence counts as acceptance, GP87 42)');
+      const objector = bidderKeys[4]!;
+      const text = '本单位投标文件解密失败，请说明原因及依据。';
+      const raised = await api.call('POST', `/api/v1/tenders/${tenderId}/opening/objections`, { token: bidderOf(objector).token, json: { text }, expect: 201 });
+      say(`! ${orgNameOf(objector)} 提出异议 (objection)：「${text}」`);
+      const answer = '贵单位在解密时限内提交的解密密钥无法打开贵单位的投标文件（认证标签不符），属投标人原因，按撤销投标文件处理（《电子招标投标办法》第三十一条）。';
+      await api.call('POST', `/api/v1/tenders/${tenderId}/opening/objections/${raised.body.id}/answer`, { token: agency.token, json: { answer }, expect: 200 });
+      say(`✓ 主持人答复 (answer)：「${answer}」`);
+    });
+
+    await step('确认与异议时间届满，平台生成、签名并发布开标记录表 (the periods end; the platform makes, signs and publishes the opening record)', async () => {
+      const agency = members.get('agency')!;
+      const confirmEnd = new Date((await hall(agency.token)).confirmationEndsAt);
+      await moveClockTo(new Date(confirmEnd.getTime() + 1000));
+      const objections = await awaitState('objections', agency.token);
+      const moved = await moveClockTo(new Date(new Date(objections.objectionEndsAt).getTime() + 1000));
+      say(`运维人员将平台时间调至 (platform clock moved to) ${formatShanghai(moved)}，确认与异议时间均已届满`);
+      const recorded = await api.call('POST', `/api/v1/tenders/${tenderId}/opening/record`, { token: agency.token, expect: 200 });
+      const pdf = await api.bytes(`/api/v1/tenders/${tenderId}/opening/record.pdf`, agency.token);
+      const p7s = await api.bytes(`/api/v1/tenders/${tenderId}/opening/record.p7s`, agency.token);
+      // the temporary data dir goes at the end of the demo: then the record is left beside it, to be opened
+      const recordDir = temporary && !opts.keep ? os.tmpdir() : dataDir;
+      const recordPath = path.join(recordDir, `开标记录表-${tenderCode}.pdf`);
+      fs.writeFileSync(recordPath, pdf);
+      fs.writeFileSync(`${recordPath}.p7s`, p7s);
+      say(`✓ 开标记录表已发布 (record published) ${formatShanghai(new Date(recorded.body.recordedAt))}，${pdf.length} 字节，平台签名 ${p7s.length} 字节`);
+      say(`开标记录表 (opening record PDF)：${recordPath}`);
+      say(`平台签名 (signature, CMS)：${recordPath}.p7s`);
+      const closed = await api.call('POST', `/api/v1/tenders/${tenderId}/opening/close`, { token: agency.token, expect: 200 });
+      say(`✓ 开标结束 (opening closed)：状态 ${closed.body.state}`);
     });
 
     await step('校验审计链 (verify the audit chain)', async () => {
@@ -395,7 +656,7 @@ export async function runDemo(opts: DemoOptions, out: Out): Promise<number> {
 async function main(argv: string[]): Promise<number> {
   const program = new Command()
     .name('demo')
-    .description('演示：从登记单位到截标封存 (the story so far, from registration to sealing)')
+    .description('演示：从登记单位到截标封存、在线开标 (the story so far, from registration to sealing and the online opening)')
     .option('--data-dir <dir>', '使用此目录（须为空）而非临时目录 (use this empty directory instead of a temporary one)')
     .option('--keep', '保留临时数据目录 (keep the temporary data directory)')
     .option('--verbose', '显示服务器日志 (show the server log)')

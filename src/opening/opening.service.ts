@@ -156,7 +156,18 @@ export class OpeningService {
       retenderRequired: o.retenderRequired,
       recordedAt: o.recordedAt,
       participants: signIns.map((s) => ({ bidderOrgId: s.bidderOrgId, name: orgs.find((x) => x.id === s.bidderOrgId)?.name ?? '', signedInAt: s.signedInAt })),
+      // a bidder sees at once whether its own key opened its bid, so it can hand over the right one in time
+      myBids: actor.orgType === 'bidder' ? await this.ownDecryptions(t.id, actor.orgId) : undefined,
     };
+  }
+
+  private async ownDecryptions(tenderId: string, bidderOrgId: string) {
+    const bids = await this.currentBidsOf(this.db, tenderId, bidderOrgId);
+    const decryptions = new Map((await repo.decryptions(this.db, tenderId)).map((d) => [d.bidId, d]));
+    return bids.map((b) => {
+      const d = decryptions.get(b.id);
+      return { bidId: b.id, sectionId: b.sectionId, decryption: d?.status ?? 'no-key', failureCode: d?.failureCode ?? null, outcome: d?.outcome ?? null };
+    });
   }
 
   // ---- sign-in and the decryption window ----------------------------------------------------------------------
@@ -215,7 +226,8 @@ export class OpeningService {
       });
       throw DecryptionWindowNotOpen();
     }
-    if (o.state !== 'decrypting' || (o.decryptionEndsAt && now.getTime() > o.decryptionEndsAt.getTime())) {
+    // the window is [start, end): at its last instant it is closed, as the job that closes it sees it
+    if (o.state !== 'decrypting' || (o.decryptionEndsAt && now.getTime() >= o.decryptionEndsAt.getTime())) {
       throw DecryptionWindowClosed({ closedAt: (o.decryptionEndsAt ?? o.stateChangedAt).toISOString() });
     }
     if (o.pausedAt) throw OpeningPaused();
@@ -408,7 +420,8 @@ export class OpeningService {
     return this.tx(t.id, async (trx) => {
       const o = await this.openingOf(trx, t.id, true);
       this.requireState(o, 'announcing', 'objections');
-      if (o.objectionEndsAt && this.clock.now().getTime() > o.objectionEndsAt.getTime()) throw ObjectionWindowClosed();
+      // [start, end): an objection can't arrive at the instant the record may be published
+      if (o.objectionEndsAt && this.clock.now().getTime() >= o.objectionEndsAt.getTime()) throw ObjectionWindowClosed();
       if ((await this.currentBidsOf(trx, t.id, actor.orgId)).length === 0) throw NotABidder();
       const objection = await repo.insertObjection(trx, { tenderId: t.id, bidderOrgId: actor.orgId, userId: actor.userId, text, at: this.clock.now() });
       await this.note(trx, ctx, t.id, 'opening.objection', { text }, 'objection', objection.id);

@@ -72,6 +72,11 @@ describe('opening (不见面开标): sign-in, decryption window, 唱标, objecti
     const after = await t.ctx.db('bid_decryptions').where({ tender_id: w.tender.id });
     assert.deepEqual(after.map((r) => r.status).sort(), ['decrypted', 'decrypted', 'decrypted', 'failed']);
     assert.ok(after.every((r) => r.content_key_enc === null), 'keys are wiped once used');
+    // the bidder whose key failed sees it in the hall while the window is still open
+    const own = await t.http.get(`/api/v1/tenders/${w.tender.id}/opening`).set(bearer(d.member.token)).expect(200);
+    assert.deepEqual(own.body.myBids.map((x: { decryption: string; failureCode: string }) => [x.decryption, x.failureCode]), [['failed', 'TAG_MISMATCH']]);
+    const host = await t.http.get(`/api/v1/tenders/${w.tender.id}/opening`).set(bearer(w.agency.token)).expect(200);
+    assert.equal(host.body.myBids, undefined);
   });
 
   it('when the window closes, then each bid has its outcome and cause and the prices are read out', async () => {

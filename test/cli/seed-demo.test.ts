@@ -150,7 +150,7 @@ describe('cli: seed and demo', () => {
   });
 
   describe('npm run demo', () => {
-    it('when run, then it tells the story to the sealing of the tender, verifies the chain and exits 0', async function () {
+    it('when run, then it tells the story through the sealing and the online opening, verifies the chain and exits 0', async function () {
       this.timeout(180_000);
       const started = Date.now();
       const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
@@ -173,6 +173,17 @@ describe('cli: seed and demo', () => {
       assert.match(stdout, /新截止时间 \(new deadline\)：\d{4}-\d\d-\d\d \d\d:\d\d（北京时间），顺延 5 日/);
       assert.match(stdout, /项目已封存 \(sealed\)/);
       assert.match(stdout, /审计链完整 \(audit chain intact\): \d+ events, head seq \d+, head hash [0-9a-f]{64}/);
+      // the online opening: four keys open their bids, a wrong key is the bidder's own fault, 唱标, the record
+      assert.match(stdout, /有效投标 4 家，满三家/);
+      assert.match(stdout, /27,880,000\.00 +贰仟柒佰捌拾捌万元整/);
+      assert.match(stdout, /撤销 \(revoked\)/);
+      assert.match(stdout, /主持人答复 \(answer\)/);
+      assert.match(stdout, /开标结束 \(opening closed\)：状态 closed/);
+      const record = /开标记录表 \(opening record PDF\)：(.+\.pdf)$/m.exec(stdout)?.[1];
+      assert.ok(record, 'the record path is printed');
+      assert.equal(fs.readFileSync(record).subarray(0, 5).toString(), '%PDF-');
+      fs.rmSync(record, { force: true });
+      fs.rmSync(`${record}.p7s`, { force: true });
       assert.match(stdout, /演示完成/);
       assert.ok(Date.now() - started < 60_000, 'well under a minute');
     });

@@ -33,6 +33,12 @@ const PLATFORM_TABLES = [
   'bid_decryptions',
   'opening_confirmations',
   'opening_objections',
+  'evaluations',
+  'candidates',
+  'publicities',
+  'publicity_objections',
+  'awards',
+  'contracts',
 ].sort();
 
 /** knex's own bookkeeping, which survives a full rollback. */
