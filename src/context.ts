@@ -101,7 +101,9 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const uploads = new BidUploadService(db, clock, audit, blobs, certificates, keys, config.bidMaxBytes);
   const bids = new BidService(db, clock, audit);
   const live = new LiveEvents(db, clock, events, { logger });
-  const opening = new OpeningService(db, clock, audit, blobs, certificates, live, new BidOpener(blobs), config.platformKeyPassphrase, (tenderId) =>
+  // bids are opened on worker threads, so several large bids use both cores
+  const opener = new BidOpener(blobs);
+  const opening = new OpeningService(db, clock, audit, blobs, certificates, live, opener, config.platformKeyPassphrase, (tenderId) =>
     renderSignedOpeningRecord(db, keys, tenderId, clock.now()),
   );
   const award = new AwardService(db, clock, audit, blobs, keys);
@@ -141,6 +143,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     async close() {
       await dispatcher.stop();
       await queue.close();
+      await opener.close();
       await live.close();
       await events.close();
       await db.destroy();
