@@ -6,35 +6,17 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { runBidtool } from '../../crypto/cli/bidtool';
-import type { CliContext } from '../../crypto/cli/context';
 import { parseCertificate } from '../../crypto/pki';
 import { createTestApp, T0, type TestApp } from '../support/app';
+import { listen, runCli, stopListening, type RunResult } from '../support/bidtool-cli';
 import { bearer, createOrganisation, operatorToken } from '../support/factories';
-
-interface RunResult {
-  code: number;
-  out: string;
-  err: string;
-}
 
 /** Client time: a minute after the platform's frozen clock, so fresh certificates are valid. */
 const CLIENT_NOW = new Date(T0.getTime() + 60_000);
 
-async function run(args: string[]): Promise<RunResult> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const ctx: CliContext = {
-    stdout: { write: (s) => void out.push(s) },
-    stderr: { write: (s) => void err.push(s) },
-    now: () => CLIENT_NOW,
-  };
-  const code = await runBidtool(args, ctx);
-  return { code, out: out.join(''), err: err.join('') };
-}
+const run = (args: string[]): Promise<RunResult> => runCli(args, { now: () => CLIENT_NOW });
 
 function keyFiles(dir: string): string[] {
   return fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.key.pem')) : [];
@@ -71,12 +53,7 @@ describe('bidtool enrol, login and whoami (against the platform)', function () {
 
   before(async function () {
     t = await createTestApp('bidtool-account');
-    server = t.app.listen(0, '127.0.0.1');
-    await new Promise<void>((resolve, reject) => {
-      server.once('listening', resolve);
-      server.once('error', reject);
-    });
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    ({ server, url } = await listen(t));
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bidtool-account-'));
     orgId = await createOrganisation(t, 'bidder');
     const org = await t.http.get(`/api/v1/organisations/${orgId}`).set(bearer(await operatorToken(t))).expect(200);
@@ -84,10 +61,7 @@ describe('bidtool enrol, login and whoami (against the platform)', function () {
   });
 
   after(async function () {
-    if (server) {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    }
+    await stopListening(server);
     if (t) await t.close();
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   });

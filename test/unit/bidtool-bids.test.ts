@@ -7,22 +7,15 @@ import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { runBidtool } from '../../crypto/cli/bidtool';
-import type { BidCliContext, UploadHooks } from '../../crypto/cli/commands/bid';
+import type { UploadHooks } from '../../crypto/cli/commands/bid';
 import type { CliWriter } from '../../crypto/cli/context';
 import { TransferProgress } from '../../crypto/cli/progress';
 import { decryptFile } from '../../crypto/envelope';
 import { createTestApp, runDueJobs, type TestApp } from '../support/app';
+import { listen, runCli, stopListening, writeKeyDir, type RunResult } from '../support/bidtool-cli';
 import { bearer, createCustodianMembers, createMember, tenderBody, uploadDocument, type Member } from '../support/factories';
-
-interface RunResult {
-  code: number;
-  out: string;
-  err: string;
-}
 
 const ID_NUMBER = '11010519491231002X';
 const CREDIT_CODE = '91110000600037341L';
@@ -75,43 +68,17 @@ describe('bidtool sealed bids: encrypt, submit, receipts, decrypt, custody (agai
   let dir: string;
   let zip: string;
 
-  async function run(args: string[], uploadHooks: UploadHooks = { retryDelayMs: 20 }): Promise<RunResult> {
-    const out: string[] = [];
-    const err: string[] = [];
-    const stderr: CliWriter & { isTTY: boolean } = { write: (s) => void err.push(s), isTTY: false };
-    const ctx: BidCliContext = {
-      stdout: { write: (s) => void out.push(s) },
-      stderr,
-      now: () => t.clock.now(),
-      uploadHooks,
-    };
-    const code = await runBidtool(args, ctx);
-    return { code, out: out.join(''), err: err.join('') };
-  }
+  const run = (args: string[], uploadHooks: UploadHooks = { retryDelayMs: 20 }): Promise<RunResult> =>
+    runCli(args, { now: () => t.clock.now(), hooks: uploadHooks, stderrIsTTY: false });
 
   /** A key directory laid out as `bidtool enrol` + `bidtool login` leave it. */
-  function writeDir(name: string, m: Member): string {
-    const d = path.join(tmp, name);
-    fs.mkdirSync(d, { recursive: true });
-    fs.writeFileSync(path.join(d, 'signing.key.pem'), m.signingKeys.privateKeyPem, { mode: 0o600 });
-    fs.writeFileSync(path.join(d, 'encryption.key.pem'), m.encryptionKeys.privateKeyPem, { mode: 0o600 });
-    fs.writeFileSync(path.join(d, 'signing.cert.pem'), m.signingCertPem);
-    fs.writeFileSync(path.join(d, 'encryption.cert.pem'), m.encryptionCertPem);
-    fs.writeFileSync(path.join(d, 'ca.pem'), caPem);
-    fs.writeFileSync(path.join(d, 'token'), m.token + '\n', { mode: 0o600 });
-    return d;
-  }
+  const writeDir = (name: string, m: Member): string => writeKeyDir(path.join(tmp, name), m, caPem);
 
   const file = (name: string) => path.join(tmp, name);
 
   before(async function () {
     t = await createTestApp('bidtool-bids');
-    server = t.app.listen(0, '127.0.0.1');
-    await new Promise<void>((resolve, reject) => {
-      server.once('listening', resolve);
-      server.once('error', reject);
-    });
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    ({ server, url } = await listen(t));
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bidtool-bids-'));
     caPem = (await t.http.get('/api/v1/pki/ca-certificate').expect(200)).text;
 
@@ -140,10 +107,7 @@ describe('bidtool sealed bids: encrypt, submit, receipts, decrypt, custody (agai
   });
 
   after(async function () {
-    if (server) {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    }
+    await stopListening(server);
     if (t) await t.close();
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   });

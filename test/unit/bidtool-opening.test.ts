@@ -7,23 +7,15 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { runBidtool } from '../../crypto/cli/bidtool';
-import type { BidCliContext } from '../../crypto/cli/commands/bid';
 import { toChineseCapital } from '../../src/shared/chinese-amount';
 import { MINUTE_MS } from '../../src/shared/clock';
 import { formatYuan } from '../../src/shared/money';
 import { createTestApp, runDueJobs, type TestApp } from '../support/app';
+import { listen, runCli, stopListening, writeKeyDir, type RunResult } from '../support/bidtool-cli';
 import { bearer, createCustodianMembers, createMember, idNumber, refresh, type Member } from '../support/factories';
 import { world } from '../support/opening-world';
-
-interface RunResult {
-  code: number;
-  out: string;
-  err: string;
-}
 
 interface Bidder {
   member: Member;
@@ -46,31 +38,10 @@ describe('bidtool at the online opening: sign-in, post-key, hall, confirm, objec
   const bidders: Bidder[] = [];
   const prices = [1_180_000_000, 1_165_432_150, 1_199_900_007];
 
-  async function run(args: string[]): Promise<RunResult> {
-    const out: string[] = [];
-    const err: string[] = [];
-    const ctx: BidCliContext = {
-      stdout: { write: (s) => void out.push(s) },
-      stderr: { write: (s) => void err.push(s) },
-      now: () => t.clock.now(),
-      uploadHooks: { retryDelayMs: 20 },
-    };
-    const code = await runBidtool(args, ctx);
-    return { code, out: out.join(''), err: err.join('') };
-  }
+  const run = (args: string[]): Promise<RunResult> => runCli(args, { now: () => t.clock.now(), hooks: { retryDelayMs: 20 } });
 
   /** A key directory laid out as `bidtool enrol` + `bidtool login` leave it. */
-  function writeDir(name: string, m: Member): string {
-    const d = path.join(tmp, name);
-    fs.mkdirSync(d, { recursive: true });
-    fs.writeFileSync(path.join(d, 'signing.key.pem'), m.signingKeys.privateKeyPem, { mode: 0o600 });
-    fs.writeFileSync(path.join(d, 'encryption.key.pem'), m.encryptionKeys.privateKeyPem, { mode: 0o600 });
-    fs.writeFileSync(path.join(d, 'signing.cert.pem'), m.signingCertPem);
-    fs.writeFileSync(path.join(d, 'encryption.cert.pem'), m.encryptionCertPem);
-    fs.writeFileSync(path.join(d, 'ca.pem'), caPem);
-    fs.writeFileSync(path.join(d, 'token'), m.token + '\n', { mode: 0o600 });
-    return d;
-  }
+  const writeDir = (name: string, m: Member): string => writeKeyDir(path.join(tmp, name), m, caPem);
 
   /** The clock moved: everyone logs in again (bidders as `bidtool login` would, into DIR/token). */
   async function relogin(): Promise<void> {
@@ -89,12 +60,7 @@ describe('bidtool at the online opening: sign-in, post-key, hall, confirm, objec
 
   before(async function () {
     t = await createTestApp('bidtool-opening');
-    server = t.app.listen(0, '127.0.0.1');
-    await new Promise<void>((resolve, reject) => {
-      server.once('listening', resolve);
-      server.once('error', reject);
-    });
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    ({ server, url } = await listen(t));
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bidtool-opening-'));
     caPem = (await t.http.get('/api/v1/pki/ca-certificate').expect(200)).text;
     await createCustodianMembers(t);
@@ -103,10 +69,7 @@ describe('bidtool at the online opening: sign-in, post-key, hall, confirm, objec
   });
 
   after(async function () {
-    if (server) {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    }
+    await stopListening(server);
     if (t) await t.close();
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   });

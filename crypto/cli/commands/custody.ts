@@ -9,11 +9,11 @@
 import type { Command } from 'commander';
 import { EnvelopeError, openBuffer } from '../../envelope';
 import { parseCertificate, PkiError } from '../../pki';
-import { CliExit, EXIT_BAD_INPUT, EXIT_FAILED, println, readTextFile, type CliContext } from '../context';
+import { CliExit, EXIT_BAD_INPUT, EXIT_FAILED, println, type CliContext } from '../context';
 import { formatShanghaiTime } from '../format';
 import { apiRequest, normaliseServer } from '../http';
-import { readSavedToken, withLoginHint } from '../progress';
-import { accountPaths } from './account';
+import { withLoginHint } from '../progress';
+import { readDirToken, readKeyPems, unexpected } from './bid/shared';
 
 interface ReleaseShareOptions {
   server: string;
@@ -40,16 +40,10 @@ function objectAt(body: unknown): Record<string, unknown> {
   return typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
 }
 
-function unexpected(what: string): CliExit {
-  return new CliExit(EXIT_FAILED, `平台返回内容不符合预期 / Unexpected response from the platform: ${what}`);
-}
-
 async function releaseShare(ctx: CliContext, opts: ReleaseShareOptions): Promise<void> {
   const server = normaliseServer(opts.server);
-  const files = accountPaths(opts.dir);
-  const token = readSavedToken(files.token);
-  const privateKeyPem = readTextFile(files.encryptionKey, '加密私钥', 'encryption key');
-  const certificatePem = readTextFile(files.encryptionCert, '加密证书', 'encryption certificate');
+  const token = readDirToken(opts.dir);
+  const { privateKeyPem, certificatePem } = readKeyPems(opts.dir, 'encryption');
   let certSerial: string;
   try {
     certSerial = parseCertificate(certificatePem).serialHex;

@@ -17,11 +17,12 @@ import { EnvelopeError, inspectFile, unwrapContentKey, type EnvelopeInspection }
 import { contentKeyDigest } from '../../opening';
 import { parseCertificate, PkiError } from '../../pki';
 import { signDigest } from '../../signature';
-import { CliExit, EXIT_BAD_INPUT, EXIT_FAILED, println, readTextFile, type CliContext } from '../context';
+import { CliExit, EXIT_BAD_INPUT, EXIT_FAILED, println, type CliContext } from '../context';
 import { formatShanghaiTime } from '../format';
 import { apiRequest, normaliseServer } from '../http';
-import { readSavedToken, withLoginHint } from '../progress';
+import { withLoginHint } from '../progress';
 import { accountPaths } from './account';
+import { readDirToken, readKeyPems } from './bid/shared';
 
 interface HallOptions {
   server: string;
@@ -121,7 +122,7 @@ function openingPath(tenderId: string, rest = ''): string {
 
 function session(opts: HallOptions): { server: string; token: string } {
   const server = normaliseServer(opts.server);
-  return { server, token: readSavedToken(accountPaths(opts.dir).token) };
+  return { server, token: readDirToken(opts.dir) };
 }
 
 const asDate = (v: string | null | undefined): Date | undefined => {
@@ -288,10 +289,8 @@ async function postKey(ctx: CliContext, opts: PostKeyOptions): Promise<void> {
   const inspection = await inspectEnvelope(opts.in);
   const bidId = await findBidId(server, token, opts, inspection.sha256);
 
-  const encryptionKey = readTextFile(files.encryptionKey, '加密私钥', 'encryption key');
-  const encryptionCert = readTextFile(files.encryptionCert, '加密证书', 'encryption certificate');
-  const signingKey = readTextFile(files.signingKey, '签名私钥', 'signing key');
-  const signingCert = readTextFile(files.signingCert, '签名证书', 'signing certificate');
+  const { privateKeyPem: encryptionKey, certificatePem: encryptionCert } = readKeyPems(opts.dir, 'encryption');
+  const { privateKeyPem: signingKey, certificatePem: signingCert } = readKeyPems(opts.dir, 'signing');
   try {
     if (parseCertificate(signingCert).usage !== 'signing') {
       throw new CliExit(EXIT_BAD_INPUT, `不是签名证书 / Not a signing certificate: ${files.signingCert}`);
