@@ -25,7 +25,7 @@ import fsp from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { encryptStream } from '../crypto/envelope';
@@ -35,9 +35,9 @@ import { onExitCleanup } from './support/cleanup';
 import { readCpuSeconds, readMachineCpu, readVmKiB, resetPeakRss, RssSampler } from './support/proc-stats';
 import { startServerProcess, type ServerProcess } from './support/server-process';
 import type { BenchWorld } from './support/bench-server';
+import { MiB, mbps, pseudoRandomSource, round } from './support/data';
 import type { BenchOptions, BenchResult } from './support/types';
 
-const MiB = 1024 * 1024;
 const DEFAULT_SIZE_MIB = 1024;
 const THROUGHPUT_TARGET_RATIO = 0.5;
 const RSS_GROWTH_LIMIT_MIB = 100;
@@ -45,28 +45,6 @@ const RSS_GROWTH_LIMIT_MIB = 100;
 const WARM_UP_BYTES = MiB;
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-
-/** `size` bytes of cheap pseudo-random data: one random 1 MiB block, a counter mixed into each copy. */
-function pseudoRandomSource(size: number): Readable {
-  const block = crypto.randomBytes(MiB);
-  let sent = 0;
-  let counter = 0n;
-  return new Readable({
-    highWaterMark: MiB,
-    read() {
-      if (sent >= size) {
-        this.push(null);
-        return;
-      }
-      const n = Math.min(MiB, size - sent);
-      const chunk = Buffer.allocUnsafe(n);
-      block.copy(chunk, 0, 0, n);
-      if (n >= 8) chunk.writeBigUInt64BE(chunk.readBigUInt64BE(0) ^ counter++, 0);
-      sent += n;
-      this.push(chunk);
-    },
-  });
-}
 
 async function fsyncFile(file: string): Promise<void> {
   const fh = await fsp.open(file, 'r+');
@@ -230,8 +208,6 @@ async function uploadWhole(world: BenchWorld, envelope: SealedEnvelope, uploadId
   return timing;
 }
 
-const mbps = (bytes: number, ms: number) => bytes / 1e6 / (ms / 1000);
-const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
 
 export async function run(opts: BenchOptions): Promise<BenchResult[]> {
   const sizeMiB = opts.sizeMiB ?? DEFAULT_SIZE_MIB;

@@ -34,7 +34,6 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Readable } from 'node:stream';
 import { decryptStream, encryptStream, inspectFile, unwrapContentKey } from '../crypto/envelope';
 import { packBid } from '../crypto/package';
 import { idNumberCheckChar } from '../crypto/package/manifest';
@@ -45,9 +44,9 @@ import type { Bid } from '../src/bids/bids.repository';
 import { LocalBlobStore } from '../src/shared/blobs/local-blob-store';
 import { onExitCleanup } from './support/cleanup';
 import { readMachineCpu } from './support/proc-stats';
+import { MiB, mbps, pseudoRandomSource, round } from './support/data';
 import type { BenchOptions, BenchResult } from './support/types';
 
-const MiB = 1024 * 1024;
 const DEFAULT_SIZE_MIB = 50;
 const BIDS = 100;
 const RATIO_TARGET = 0.8;
@@ -58,32 +57,6 @@ const TENDER_ID = 'bench-tender';
 const SECTION_ID = 'bench-section';
 const CREDIT_CODE = withCheckChar('91610131MA6W00001');
 
-const mbps = (bytes: number, ms: number) => bytes / 1e6 / (ms / 1000);
-const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
-
-/** `size` bytes of cheap pseudo-random data: one random 1 MiB block, a counter mixed into each copy. */
-function pseudoRandomSource(size: number): Readable {
-  const block = crypto.randomBytes(MiB);
-  let sent = 0;
-  let counter = 0n;
-  return new Readable({
-    highWaterMark: MiB,
-    read() {
-      if (sent >= size) {
-        this.push(null);
-        return;
-      }
-      const n = Math.min(MiB, size - sent);
-      const chunk = Buffer.allocUnsafe(n);
-      block.copy(chunk, 0, 0, n);
-      // mix the counter into several places, so no 1 MiB block repeats (deflate's window is only 32 KiB anyway)
-      for (let off = 0; off + 8 <= n; off += 16 * 1024) chunk.writeBigUInt64BE(chunk.readBigUInt64BE(off) ^ counter, off);
-      counter++;
-      sent += n;
-      this.push(chunk);
-    },
-  });
-}
 
 /** CPU seconds (user + system) of this process's waited-for children so far (cutime + cstime of /proc/self/stat). */
 function childrenCpuSeconds(): number {
