@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { DAY_MS, MINUTE_MS } from '../../src/shared/clock';
 import { createTestApp, runDueJobs, type TestApp } from '../support/app';
-import { bearer, createCustodianMembers, createMember, refresh, type Member } from '../support/factories';
+import { bearer, bufferBody, createCustodianMembers, createMember, refresh, type Member } from '../support/factories';
 import { keyBody, postKey, world } from '../support/opening-world';
 
 type OpeningWorld = Awaited<ReturnType<typeof world>>;
@@ -37,12 +37,7 @@ async function runOpeningToClosed(t: TestApp, w: OpeningWorld, others: Member[])
   assert.equal(closed.body.state, 'closed');
 }
 
-const binary = (r: import('supertest').Test) =>
-  r.buffer(true).parse((res, cb) => {
-    const c: Buffer[] = [];
-    res.on('data', (d: Buffer) => c.push(d));
-    res.on('end', () => cb(null, Buffer.concat(c)));
-  });
+const binary = (r: import('supertest').Test) => r.buffer(true).parse(bufferBody);
 
 describe('award (定标): evaluation, candidate publicity, award notice, contract, deposit releases', () => {
   let t: TestApp;

@@ -10,6 +10,7 @@ import { openBuffer, inspectFile, unwrapContentKey, decryptFile } from '../../cr
 import { createTestApp, runDueJobs, T0, type TestApp } from '../support/app';
 import {
   bearer,
+  bufferBody,
   countRows,
   createCustodianMembers,
   createMember,
@@ -87,14 +88,14 @@ describe('sealed bids: upload, checks, receipts, deadline, custody', () => {
     fs.writeFileSync(path.join(tmp, 'ca.pem'), ca);
     fs.writeFileSync(path.join(tmp, 'bid.cms'), sealed.envelope);
     const tsr = await t.http.get(`/api/v1/bids/${bid.id}/receipt.tsr`).set(bearer(bidder.token)).buffer(true)
-      .parse((r, cb) => { const c: Buffer[] = []; r.on('data', (d: Buffer) => c.push(d)); r.on('end', () => cb(null, Buffer.concat(c))); }).expect(200);
+      .parse(bufferBody).expect(200);
     assert.deepEqual(tsr.body, Buffer.from(receipt.token, 'base64'));
     fs.writeFileSync(path.join(tmp, 'receipt.tsr'), tsr.body as Buffer);
     const out = execFileSync('openssl', ['ts', '-verify', '-data', path.join(tmp, 'bid.cms'), '-in', path.join(tmp, 'receipt.tsr'), '-CAfile', path.join(tmp, 'ca.pem')]).toString();
     assert.match(out, /Verification: OK/);
 
     const pdf = await t.http.get(`/api/v1/bids/${bid.id}/receipt.pdf`).set(bearer(bidder.token)).buffer(true)
-      .parse((r, cb) => { const c: Buffer[] = []; r.on('data', (d: Buffer) => c.push(d)); r.on('end', () => cb(null, Buffer.concat(c))); }).expect(200);
+      .parse(bufferBody).expect(200);
     assert.equal((pdf.body as Buffer).subarray(0, 5).toString(), '%PDF-');
     const list = await t.http.get(`/api/v1/bids?tenderId=${tender.id}`).set(bearer(bidder.token)).expect(200);
     assert.deepEqual(list.body.map((b: { id: string }) => b.id), [bid.id]);

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { MINUTE_MS } from '../../src/shared/clock';
 import { createTestApp, runDueJobs, type TestApp } from '../support/app';
-import { bearer, createCustodianMembers, createMember, refresh } from '../support/factories';
+import { bearer, bufferBody, createCustodianMembers, createMember, refresh } from '../support/factories';
 import { keyBody, postKey, world } from '../support/opening-world';
 
 describe('opening (不见面开标): sign-in, decryption window, 唱标, objections, record', () => {
@@ -126,7 +126,7 @@ describe('opening (不见面开标): sign-in, decryption window, 唱标, objecti
       .send({ answer: '第四投标人提交的解密密钥无法打开其投标文件，按撤销处理（《电子招标投标办法》第三十一条）。' }).expect(200);
     const recorded = await t.http.post(`/api/v1/tenders/${w.tender.id}/opening/record`).set(bearer(w.agency.token)).expect(200);
     assert.equal(recorded.body.state, 'recorded');
-    const binary = (r: import('supertest').Test) => r.buffer(true).parse((res, cb) => { const c: Buffer[] = []; res.on('data', (d: Buffer) => c.push(d)); res.on('end', () => cb(null, Buffer.concat(c))); });
+    const binary = (r: import('supertest').Test) => r.buffer(true).parse(bufferBody);
     const pdf = (await binary(t.http.get(`/api/v1/tenders/${w.tender.id}/opening/record.pdf`).set(bearer(a.member.token))).expect(200)).body as Buffer;
     const p7s = (await binary(t.http.get(`/api/v1/tenders/${w.tender.id}/opening/record.p7s`).set(bearer(a.member.token))).expect(200)).body as Buffer;
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gz-record-'));

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { DAY_MS } from '../../src/shared/clock';
 import { createTestApp, runDueJobs, T0, type TestApp } from '../support/app';
-import { bearer, countRows, createCustodianMembers, createMember, createOrganisation, refresh, tenderBody, uploadDocument, type Member } from '../support/factories';
+import { bearer, bufferBody, countRows, createCustodianMembers, createMember, createOrganisation, refresh, tenderBody, uploadDocument, type Member } from '../support/factories';
 
 describe('tenders: drafting, publication, clarifications, the deadline', () => {
   let t: TestApp;
@@ -131,7 +131,7 @@ describe('tenders: drafting, publication, clarifications, the deadline', () => {
     assert.equal(doc.fileName, '招标文件.pdf');
     assert.equal(doc.blobKey, undefined, 'storage keys stay inside');
     const res = await t.http.get(`/api/v1/tenders/${p.id}/documents/${doc.id}`).set(bearer(bidder.token)).buffer(true)
-      .parse((r, cb) => { const chunks: Buffer[] = []; r.on('data', (c: Buffer) => chunks.push(c)); r.on('end', () => cb(null, Buffer.concat(chunks))); })
+      .parse(bufferBody)
       .expect(200);
     assert.equal((res.body as Buffer).toString(), '%PDF-1.4 招标文件\n');
     assert.equal(res.headers['x-content-sha256'], doc.sha256);

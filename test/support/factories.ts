@@ -250,3 +250,11 @@ export async function bidPackage(
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/** A supertest parser that keeps a non-JSON body (PDF, time-stamp token, signature) as a Buffer: `.parse(bufferBody)`. */
+export function bufferBody(res: import('superagent').Response, cb: (err: Error | null, body: unknown) => void): void {
+  const stream = res as unknown as NodeJS.ReadableStream;
+  const chunks: Buffer[] = [];
+  stream.on('data', (c: Buffer) => chunks.push(c));
+  stream.on('end', () => cb(null, Buffer.concat(chunks)));
+}

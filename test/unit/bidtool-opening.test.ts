@@ -14,7 +14,7 @@ import { MINUTE_MS } from '../../src/shared/clock';
 import { formatYuan } from '../../src/shared/money';
 import { createTestApp, runDueJobs, type TestApp } from '../support/app';
 import { listen, runCli, stopListening, writeKeyDir, type RunResult } from '../support/bidtool-cli';
-import { bearer, createCustodianMembers, createMember, idNumber, refresh, type Member } from '../support/factories';
+import { bearer, bufferBody, createCustodianMembers, createMember, idNumber, refresh, type Member } from '../support/factories';
 import { world } from '../support/opening-world';
 
 interface Bidder {
@@ -208,7 +208,7 @@ describe('bidtool at the online opening: sign-in, post-key, hall, confirm, objec
     assert.equal(hall.state, 'recorded');
 
     const pdf = (await t.http.get(`/api/v1/tenders/${w.tender.id}/opening/record.pdf`).set(bearer(a.member.token))
-      .buffer(true).parse((res, cb) => { const c: Buffer[] = []; res.on('data', (d: Buffer) => c.push(d)); res.on('end', () => cb(null, Buffer.concat(c))); })
+      .buffer(true).parse(bufferBody)
       .expect(200)).body as Buffer;
     const file = path.join(tmp, 'record.pdf');
     fs.writeFileSync(file, pdf);
