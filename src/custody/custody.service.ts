@@ -19,6 +19,7 @@ import type { CertificateService } from '../identity/certificates.service';
 import { identityRepository } from '../identity/identity.repository';
 import { openSecret, sealSecret } from '../identity/platform-keys';
 import { tendersRepository, type Tender } from '../tenders/tenders.repository';
+import { canSeeTender } from '../tenders/tender-access';
 import {
   CustodianCertificateMissing,
   CustodyBeforeDeadline,
@@ -120,8 +121,7 @@ export class CustodyService {
   private async tenderOf(ctx: ActionContext, tenderId: string): Promise<Tender> {
     const actor = requireActor(ctx);
     const t = await tendersRepository.findTender(this.db, tenderId);
-    const visible = t && (t.status !== 'draft' || actor.orgId === t.agencyOrgId || actor.orgId === t.tendererOrgId);
-    if (!t || !visible) throw NotFound({ resource: '招标项目' });
+    if (!t || !canSeeTender(actor, t)) throw NotFound({ resource: '招标项目' });
     return t;
   }
 

@@ -18,9 +18,10 @@ import type { Db, Runner } from '../db';
 import type { Clock } from '../shared/clock';
 import type { EventBus } from '../shared/events';
 import type { Logger } from '../shared/logger';
-import { seesEverything, type Actor } from '../shared/access';
+import type { Actor } from '../shared/access';
 import { NotFound } from '../shared/errors';
 import { tendersRepository, type Tender } from '../tenders/tenders.repository';
+import { canSeeTender } from '../tenders/tender-access';
 import { liveRepository, type LiveEvent } from './live.repository';
 
 export type { LiveEvent };
@@ -40,16 +41,8 @@ export function liveChannel(tenderId: string): string {
   return `live:${tenderId}`;
 }
 
-/**
- * Who may watch a tender's opening live: anyone signed in who can see the tender — any tender once published; a
- * draft only for its agency and tenderer (and, as everywhere on the platform, regulators and the trading centre).
- * The same rule as TenderService's, so the hall never shows what the tender page would hide.
- */
-export function canWatch(actor: Actor, tender: Pick<Tender, 'status' | 'agencyOrgId' | 'tendererOrgId'>): boolean {
-  return (
-    tender.status !== 'draft' || seesEverything(actor) || actor.orgId === tender.agencyOrgId || actor.orgId === tender.tendererOrgId
-  );
-}
+/** Who may watch a tender's opening live: whoever may see the tender, so the hall never shows what its page hides. */
+export const canWatch = canSeeTender;
 
 // ---------------------------------------------------------------------------------------------------------------
 // What may be recorded: plain JSON for a public hall. Names that must never appear (the audit chain's list, plus a

@@ -45,6 +45,7 @@ import {
   type TenderStatus,
 } from './tenders.repository';
 import { SEAL_JOB } from './tenders.jobs';
+import { canSeeTender } from './tender-access';
 import type { CustodyService } from '../custody/custody.service';
 import { custodyRepository } from '../custody/custody.repository';
 import { CustodianCertificateMissing } from '../custody/custody.errors';
@@ -83,13 +84,9 @@ export class TenderService {
 
   // ---- access -------------------------------------------------------------------------------------------------
 
-  private canSee(actor: Actor, t: Tender): boolean {
-    return t.status !== 'draft' || seesEverything(actor) || actor.orgId === t.agencyOrgId || actor.orgId === t.tendererOrgId;
-  }
-
   private async visible(actor: Actor, id: string, db: Runner = this.db, forUpdate = false): Promise<Tender> {
     const t = await repo.findTender(db, id, { forUpdate });
-    if (!t || !this.canSee(actor, t)) throw NotFound({ resource: '招标项目' });
+    if (!t || !canSeeTender(actor, t)) throw NotFound({ resource: '招标项目' });
     return t;
   }
 
