@@ -3,8 +3,9 @@
  * self-check: the limits, opening with yauzl, and turning yauzl's and zlib's
  * plain errors into PackageError codes.
  */
-import yauzl, { type Entry, type ZipFile } from 'yauzl';
+import fs from 'node:fs';
 import type { Readable } from 'node:stream';
+import yauzl, { type Entry, type ZipFile } from 'yauzl';
 import { PackageError } from './errors';
 
 export interface UnpackLimits {
@@ -68,15 +69,79 @@ export function resolveLimits(partial: Partial<UnpackLimits> | undefined): Unpac
   return lim;
 }
 
-export function openZip(zipPath: string): Promise<ZipFile> {
+/** Entry data is read in chunks of this size (yauzl's own file reader reads 8–16 KiB at a time). */
+const READ_CHUNK = 1 * MiB;
+
+/**
+ * Reads the zip for yauzl. Small reads (records, headers) go through one file handle opened here; each range of entry
+ * data is its own fs.ReadStream on the path, with 1 MiB reads, which closes its own descriptor when it ends or is
+ * destroyed. yauzl ref-counts the reader (the zip itself, every stream, every header read) and calls close() when the
+ * count reaches zero: the handle is closed then, once; a read after that fails instead of touching a closed (or
+ * reused) descriptor.
+ */
+class ZipFileReader extends yauzl.RandomAccessReader {
+  private closed = false;
+
+  constructor(
+    private readonly zipPath: string,
+    private readonly fh: fs.promises.FileHandle,
+  ) {
+    super();
+    // close() reports its own failure; an 'error' event nobody listens to would crash the process.
+    this.on('error', () => {});
+  }
+
+  override _readStreamForRange(start: number, end: number): Readable {
+    // end is exclusive for yauzl, inclusive for fs.createReadStream.
+    return fs.createReadStream(this.zipPath, { start, end: end - 1, highWaterMark: READ_CHUNK });
+  }
+
+  override read(buffer: Buffer, offset: number, length: number, position: number, callback: (err: Error | null, bytesRead?: number) => void): void {
+    if (this.closed) return void setImmediate(callback, new Error('the zip file is closed'));
+    this.fh.read(buffer, offset, length, position).then(
+      ({ bytesRead }) => callback(null, bytesRead),
+      (err: Error) => callback(err),
+    );
+  }
+
+  override close(callback: (err: Error | null) => void): void {
+    if (this.closed) return void setImmediate(callback, null);
+    this.closed = true;
+    // FileHandle.close waits for reads still in flight on the handle.
+    this.fh.close().then(
+      () => callback(null),
+      (err: Error) => callback(err),
+    );
+  }
+}
+
+/**
+ * Opens a zip for reading with yauzl. zip.close() releases everything: the file handle is closed at once, or as soon
+ * as the last entry stream still open ends or is destroyed.
+ */
+export async function openZip(zipPath: string): Promise<ZipFile> {
+  const fh = await fs.promises.open(zipPath, 'r');
+  let size: number;
+  try {
+    size = (await fh.stat()).size;
+  } catch (e) {
+    await fh.close();
+    throw e;
+  }
+  const reader = new ZipFileReader(zipPath, fh);
   return new Promise((resolve, reject) => {
-    yauzl.open(
-      zipPath,
+    yauzl.fromRandomAccessReader(
+      reader,
+      size,
       // decodeStrings: false — names come raw and are judged here (yauzl would
       // silently turn '\' into '/' and prefer a Unicode-path extra field).
       { lazyEntries: true, validateEntrySizes: true, decodeStrings: false, autoClose: false },
       (err, zip) => {
-        if (err) return reject(mapZipError(err));
+        if (err) {
+          // yauzl keeps its reference to a reader it could not open: release the file here.
+          reader.close(() => reject(mapZipError(err)));
+          return;
+        }
         // Errors after our listeners are gone (closing the file) must not crash the process.
         zip.on('error', () => {});
         resolve(zip);
