@@ -30,5 +30,5 @@ export {
   type MachineFacts,
 } from './package/machine';
 export { packBid, type PackFile, type PackManifestInput, type PackOptions } from './package/pack';
-export { MAX_MANIFEST_BYTES, readManifest, unpackBid } from './package/unpack';
+export { MAX_MANIFEST_BYTES, readManifest, unpackBid, verifyBid } from './package/unpack';
 export { DEFAULT_UNPACK_LIMITS, RATIO_CHECK_MIN_BYTES, type UnpackLimits } from './package/zipread';

@@ -9,12 +9,14 @@
  *   2. local headers agree with the central directory;
  *   3. manifest.json read (size-capped) and validated; entries and manifest match one to one;
  *   4. only then extract, counting the ACTUAL decompressed bytes and hashing as they stream.
- * Any failure in step 4 removes everything written.
+ * Any failure in step 4 removes everything written. verifyBid runs the same four
+ * steps but throws the extracted bytes away once counted and hashed: it proves a
+ * package without writing anything.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Transform, type TransformCallback } from 'node:stream';
+import { Transform, Writable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Entry, ZipFile } from 'yauzl';
 import { PackageError } from './errors';
@@ -68,11 +70,11 @@ export async function unpackBid(zipPath: string, outDir: string, limits?: Partia
     const scan = await scanPackage(zip, lim);
     const root = path.resolve(outDir);
     const createdRoot = await prepareOutDir(root);
-    const written = new Set<string>();
+    const sink = new DirectorySink(root);
     try {
-      await extract(zip, scan, root, lim, written);
+      await extract(zip, scan, lim, sink);
     } catch (e) {
-      await removeWritten(root, written, createdRoot);
+      await removeWritten(root, sink.written, createdRoot);
       throw e;
     }
     return scan.manifest;
@@ -82,9 +84,29 @@ export async function unpackBid(zipPath: string, outDir: string, limits?: Partia
 }
 
 /**
+ * Proves a bid package without extracting it: the same checks as unpackBid, in
+ * the same order — structure, limits, ratios, manifest one to one with the
+ * entries — then every document is decompressed and its ACTUAL bytes counted,
+ * limited and hashed against the manifest exactly as unpackBid does, but
+ * discarded instead of written. Returns the validated manifest; throws the
+ * PackageError unpackBid would throw. Writes nothing anywhere.
+ */
+export async function verifyBid(zipPath: string, limits?: Partial<UnpackLimits>): Promise<Manifest> {
+  const lim = resolveLimits(limits);
+  const zip = await openZip(zipPath);
+  try {
+    const scan = await scanPackage(zip, lim);
+    await extract(zip, scan, lim, DISCARD_SINK);
+    return scan.manifest;
+  } finally {
+    zip.close();
+  }
+}
+
+/**
  * The validated manifest of a package, without extracting anything. Runs the
  * same structural checks as unpackBid (steps 1–3 above) but does not hash the
- * documents: only unpackBid proves their content.
+ * documents: only unpackBid and verifyBid prove their content.
  */
 export async function readManifest(zipPath: string, limits?: Partial<UnpackLimits>): Promise<Manifest> {
   const lim = resolveLimits(limits);
@@ -306,25 +328,66 @@ async function prepareOutDir(root: string): Promise<boolean> {
   return false;
 }
 
-async function extract(zip: ZipFile, scan: Scan, root: string, lim: UnpackLimits, written: Set<string>): Promise<void> {
+/** Where step 4 puts what it has checked. */
+interface ExtractSink {
+  /** The manifest's bytes, read and validated in step 3. */
+  manifest(name: string, bytes: Buffer): Promise<void>;
+  /** Called before a document's bytes are read (e.g. to make its directory). */
+  prepare(name: string): Promise<void>;
+  /** Where a document's bytes go once counted and hashed; called just before they flow. */
+  open(name: string): Writable;
+}
+
+/** Writes each entry under root; remembers the top-level names it wrote, for removeWritten. */
+class DirectorySink implements ExtractSink {
+  readonly written = new Set<string>();
+
+  constructor(private readonly root: string) {}
+
+  async manifest(name: string, bytes: Buffer): Promise<void> {
+    await this.prepare(name);
+    await fs.promises.writeFile(targetPath(this.root, name), bytes, { flag: 'wx' });
+  }
+
+  async prepare(name: string): Promise<void> {
+    const target = targetPath(this.root, name);
+    this.written.add(name.split('/')[0]);
+    await fs.promises.mkdir(path.dirname(target), { recursive: true });
+  }
+
+  open(name: string): Writable {
+    return fs.createWriteStream(targetPath(this.root, name), { flags: 'wx' });
+  }
+}
+
+/** Keeps nothing: verifyBid only needs the bytes counted and hashed. */
+const DISCARD_SINK: ExtractSink = {
+  manifest: async () => {},
+  prepare: async () => {},
+  open: () =>
+    new Writable({
+      write: (_chunk, _encoding, cb) => cb(),
+      writev: (_chunks, cb) => cb(),
+    }),
+};
+
+async function extract(zip: ZipFile, scan: Scan, lim: UnpackLimits, sink: ExtractSink): Promise<void> {
   const listed = new Map(scan.manifest.documents.map((d) => [d.path, d]));
   const totals = { bytes: 0 };
   for (const f of scan.files) {
-    const target = targetPath(root, f.name);
-    written.add(f.name.split('/')[0]);
-    await fs.promises.mkdir(path.dirname(target), { recursive: true });
-
     if (f === scan.manifestEntry) {
-      await fs.promises.writeFile(target, scan.manifestBytes, { flag: 'wx' });
+      await sink.manifest(f.name, scan.manifestBytes);
       totals.bytes += scan.manifestBytes.length;
       continue;
     }
+    await sink.prepare(f.name);
     const doc = listed.get(f.name)!;
     const guard = new EntryGuard(f.name, doc, f.entry.compressedSize, lim, totals);
     const source = await openEntryStream(zip, f.entry);
     try {
-      await pipeline(source, guard, fs.createWriteStream(target, { flags: 'wx' }));
+      await pipeline(source, guard, sink.open(f.name));
     } catch (e) {
+      source.destroy(); // already done by pipeline, unless the sink could not be opened
       throw mapZipError(e, f.name);
     }
     if (guard.bytes !== doc.size || guard.digest !== doc.sha256) {

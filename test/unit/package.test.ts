@@ -20,6 +20,7 @@ import {
   readManifest,
   unpackBid,
   validateManifest,
+  verifyBid,
   type Manifest,
   type PackageErrorCode,
   type PackManifestInput,
@@ -189,6 +190,47 @@ async function rejectsWith(p: Promise<unknown>, code: PackageErrorCode): Promise
   assert.ok(caught instanceof PackageError, `expected PackageError ${code}, got ${String(caught)}`);
   assert.equal(caught.code, code, caught.message);
   return caught;
+}
+
+/**
+ * Runs fn while spying on every node:fs call that could create or change a file or directory; returns the paths
+ * they were called with (fn's own error is rethrown after the spies are gone).
+ */
+async function fsWritesDuring(fn: () => Promise<unknown>): Promise<string[]> {
+  const writes: string[] = [];
+  const restore: Array<() => void> = [];
+  const spy = (target: Record<string, unknown>, name: string, isWrite: (args: unknown[]) => boolean = () => true) => {
+    const original = target[name] as (...args: unknown[]) => unknown;
+    target[name] = function (this: unknown, ...args: unknown[]) {
+      if (isWrite(args)) writes.push(`${name} ${String(args[0])}`);
+      return original.apply(this, args);
+    };
+    restore.push(() => void (target[name] = original));
+  };
+  const writeFlags = (args: unknown[]) => typeof args[1] === 'number' || (typeof args[1] === 'string' && /[wa+]/.test(args[1]));
+  const sync = fs as unknown as Record<string, unknown>;
+  const promises = fs.promises as unknown as Record<string, unknown>;
+  for (const name of ['createWriteStream', 'writeFile', 'appendFile', 'mkdir', 'mkdtemp', 'rename', 'copyFile', 'symlink', 'link', 'truncate']) {
+    spy(sync, name);
+    spy(promises, name);
+  }
+  for (const name of ['writeFileSync', 'mkdirSync', 'renameSync', 'copyFileSync']) spy(sync, name);
+  spy(sync, 'open', writeFlags);
+  spy(sync, 'openSync', writeFlags);
+  spy(promises, 'open', writeFlags);
+  try {
+    await fn();
+  } finally {
+    for (const r of restore.reverse()) r();
+  }
+  return writes;
+}
+
+/** Open file descriptors of this process (Linux), once those still closing have closed (up to 2 s). */
+async function settledFdCount(atMost: number): Promise<number> {
+  const count = () => fs.readdirSync('/proc/self/fd').length;
+  for (let i = 0; i < 100 && count() > atMost; i++) await new Promise((r) => setTimeout(r, 20));
+  return count();
 }
 
 function listTree(dir: string): string[] {
@@ -526,6 +568,175 @@ describe('bid package (投标文件包)', function () {
         await rejectsWith(unpackBid(q, missing), 'TOO_LARGE');
         assert.equal(fs.existsSync(missing), false);
       });
+    });
+  });
+
+  describe('verifyBid (checks everything unpackBid checks, writes nothing)', function () {
+    const good = Buffer.from('正常文件 / a normal file');
+    let dir: string;
+
+    before(function () {
+      dir = fresh('verify');
+      fs.mkdirSync(dir);
+    });
+
+    /** A fresh .zip path in dir. */
+    const zipPath = (name: string) => path.join(dir, `${++n}-${name}`);
+
+    /** verifyBid refuses with `code`, and nothing appears beside the zip or anywhere else through node:fs. */
+    async function refused(p: string, code: PackageErrorCode): Promise<PackageError> {
+      const listing = fs.readdirSync(dir).sort();
+      let caught: PackageError | undefined;
+      const writes = await fsWritesDuring(async () => {
+        caught = await rejectsWith(verifyBid(p), code);
+      });
+      assert.deepEqual(writes, [], 'verifyBid must write nothing');
+      assert.deepEqual(fs.readdirSync(dir).sort(), listing);
+      return caught!;
+    }
+
+    it('when a package is intact, then verifyBid returns its manifest (as unpackBid does) and writes nothing', async function () {
+      const src = fresh('verify-src');
+      const contents = new Map([
+        ['投标函.txt', Buffer.from('致：招标人\n', 'utf8')],
+        ['技术标/施工组织设计.txt', Buffer.from('施工组织设计'.repeat(50_000), 'utf8')],
+        ['商务标/报价.bin', randomBytes(3 * 1024 * 1024)],
+        ['资格审查/扫描件.bmp', Buffer.alloc(2 * 1024 * 1024)],
+        ['资格审查/空白页.txt', Buffer.alloc(0)],
+      ]);
+      const files = [...contents].map(([p, data]) => {
+        const sourcePath = path.join(src, ...p.split('/'));
+        fs.mkdirSync(path.dirname(sourcePath), { recursive: true });
+        fs.writeFileSync(sourcePath, data);
+        return { sourcePath, path: p };
+      });
+      const p = zipPath('intact.zip');
+      const packed = await packBid({ outPath: p, manifest: stated(), files });
+      const listing = fs.readdirSync(dir).sort();
+
+      let verified: Manifest | undefined;
+      const writes = await fsWritesDuring(async () => {
+        verified = await verifyBid(p);
+      });
+      assert.deepEqual(verified, packed);
+      assert.deepEqual(writes, []);
+      assert.deepEqual(fs.readdirSync(dir).sort(), listing);
+      assert.deepEqual(await unpackBid(p, fresh('out')), verified);
+    });
+
+    it('when a file was altered after packing (same size), then HASH_MISMATCH', async function () {
+      const original = Buffer.from('投标总价：壹仟贰佰万元');
+      const tampered = Buffer.from('投标总价：玖佰玖拾万元');
+      const p = zipPath('tampered.zip');
+      await yazlZip(p, [
+        { name: 'a/first.txt', data: good },
+        { name: '报价/报价单.txt', data: tampered },
+        { name: MANIFEST_NAME, data: json(manifestFor([doc('a/first.txt', good), doc('报价/报价单.txt', original)])) },
+      ]);
+      const e = await refused(p, 'HASH_MISMATCH');
+      assert.match(e.message, /报价单/);
+      // stored (not deflated) the same way
+      const q = zipPath('tampered-stored.zip');
+      fs.writeFileSync(q, rawZip([{ name: 'a.txt', data: tampered }, { name: MANIFEST_NAME, data: json(manifestFor([doc('a.txt', original)])) }]));
+      await refused(q, 'HASH_MISMATCH');
+    });
+
+    it('when the header lies about the size, then the real bytes are counted and TOO_LARGE stops it early', async function () {
+      // Central directory and manifest both say 1000 bytes; the data inflates to 64 MiB.
+      const m = json(manifestFor([{ path: 'zeros.bin', size: 1000, sha256: 'b'.repeat(64) }]));
+      const p = zipPath('lying.zip');
+      await yazlZip(p, [
+        { name: 'zeros.bin', data: zeros(64 * 1024 * 1024), compressionLevel: 9 },
+        { name: MANIFEST_NAME, data: m },
+      ]);
+      const bytes = fs.readFileSync(p);
+      patchDeclaredSize(bytes, 'zeros.bin', 1000);
+      fs.writeFileSync(p, bytes);
+      const started = Date.now();
+      await refused(p, 'TOO_LARGE');
+      assert.ok(Date.now() - started < 2000, `took ${Date.now() - started} ms`);
+    });
+
+    it('when an entry declares a ratio beyond the limit (zip bomb), then SUSPICIOUS_RATIO before inflating anything', async function () {
+      const size = 64 * 1024 * 1024;
+      const p = zipPath('bomb.zip');
+      await yazlZip(p, [
+        { name: 'zeros.bin', data: zeros(size), compressionLevel: 9 },
+        { name: MANIFEST_NAME, data: json(manifestFor([{ path: 'zeros.bin', size, sha256: 'b'.repeat(64) }])) },
+      ]);
+      const started = Date.now();
+      await refused(p, 'SUSPICIOUS_RATIO');
+      assert.ok(Date.now() - started < 1000, `took ${Date.now() - started} ms`);
+    });
+
+    it('when the zip holds a file the manifest does not list, or misses one it lists, then UNLISTED_FILE / MISSING_FILE', async function () {
+      const p = zipPath('unlisted.zip');
+      await yazlZip(p, [
+        { name: 'ok.txt', data: good },
+        { name: '附件/夹带.txt', data: Buffer.from('extra') },
+        { name: MANIFEST_NAME, data: json(manifestFor([doc('ok.txt', good)])) },
+      ]);
+      await refused(p, 'UNLISTED_FILE');
+      const q = zipPath('missing.zip');
+      await yazlZip(q, [{ name: 'ok.txt', data: good }, { name: MANIFEST_NAME, data: json(manifestFor([doc('ok.txt', good), doc('b.txt', good)])) }]);
+      await refused(q, 'MISSING_FILE');
+    });
+
+    it('when paths are unsafe, the file is not a zip or the limits are lower than the package, then the codes unpackBid gives', async function () {
+      const m = json(manifestFor([doc('ok.txt', good)]));
+      const traversal = zipPath('traversal.zip');
+      fs.writeFileSync(traversal, rawZip([{ name: 'ok.txt', data: good }, { name: '../evil.txt', data: good }, { name: MANIFEST_NAME, data: m }]));
+      await refused(traversal, 'PATH_TRAVERSAL');
+      const notZip = zipPath('not.zip');
+      fs.writeFileSync(notZip, '%PDF-1.7\n');
+      await refused(notZip, 'NOT_A_ZIP');
+      const local = zipPath('local.zip');
+      fs.writeFileSync(local, rawZip([{ name: 'ok.txt', data: good, localName: '../ok.txt' }, { name: MANIFEST_NAME, data: m }]));
+      await refused(local, 'NOT_A_ZIP');
+      const two = json(manifestFor([doc('a.txt', good), doc('b.txt', good)]));
+      const p = zipPath('two.zip');
+      fs.writeFileSync(p, rawZip([{ name: 'a.txt', data: good }, { name: 'b.txt', data: good }, { name: MANIFEST_NAME, data: two }]));
+      await rejectsWith(verifyBid(p, { maxFiles: 2 }), 'TOO_MANY_FILES');
+      await rejectsWith(verifyBid(p, { maxEntryBytes: good.length - 1 }), 'TOO_LARGE');
+      await rejectsWith(verifyBid(p, { maxTotalBytes: good.length + 1 }), 'TOO_LARGE');
+      assert.equal((await verifyBid(p)).documents.length, 2);
+    });
+
+    it('when packages are opened many times, passing or failing, then no file descriptor is left open', async function () {
+      if (!fs.existsSync('/proc/self/fd')) this.skip();
+      const ok = zipPath('fd-ok.zip');
+      await yazlZip(ok, [
+        { name: 'a.txt', data: good },
+        { name: 'b.bin', data: randomBytes(3 * 1024 * 1024) },
+        { name: MANIFEST_NAME, data: json(manifestFor([doc('a.txt', good), doc('b.bin', Buffer.alloc(3 * 1024 * 1024))])) },
+      ]);
+      const okManifest = json(manifestFor([doc('a.txt', good)]));
+      const intact = zipPath('fd-intact.zip');
+      await yazlZip(intact, [{ name: 'a.txt', data: good }, { name: MANIFEST_NAME, data: okManifest }]);
+      const lying = zipPath('fd-lying.zip');
+      await yazlZip(lying, [
+        { name: 'a.txt', data: zeros(8 * 1024 * 1024) },
+        { name: MANIFEST_NAME, data: json(manifestFor([{ path: 'a.txt', size: 1000, sha256: 'b'.repeat(64) }])) },
+      ]);
+      const bytes = fs.readFileSync(lying);
+      patchDeclaredSize(bytes, 'a.txt', 1000);
+      fs.writeFileSync(lying, bytes);
+      const notZip = zipPath('fd-not.zip');
+      fs.writeFileSync(notZip, 'not a zip');
+
+      const before = await settledFdCount(Infinity);
+      for (let i = 0; i < 40; i++) {
+        await rejectsWith(verifyBid(ok), 'HASH_MISMATCH'); // fails after streaming a whole entry
+        await rejectsWith(verifyBid(lying), 'TOO_LARGE'); // fails mid-stream
+        await rejectsWith(verifyBid(notZip), 'NOT_A_ZIP'); // fails while opening
+        await verifyBid(intact);
+        await readManifest(intact);
+      }
+      await rejectsWith(unpackBid(lying, fresh('out')), 'TOO_LARGE');
+      await unpackBid(intact, fresh('out'));
+      await assert.rejects(verifyBid(path.join(dir, 'no-such.zip')), { code: 'ENOENT' });
+      const after = await settledFdCount(before);
+      assert.ok(after <= before, `${after - before} file descriptors left open`);
     });
   });
 
