@@ -103,7 +103,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const live = new LiveEvents(db, clock, events, { logger });
   // bids are opened on worker threads, so several large bids use both cores
   const opener = new BidOpener(blobs);
-  const opening = new OpeningService(db, clock, audit, blobs, certificates, live, opener, config.platformKeyPassphrase, (tenderId) =>
+  const opening = new OpeningService(db, clock, audit, blobs, certificates, live, opener, custody, config.platformKeyPassphrase, (tenderId) =>
     renderSignedOpeningRecord(db, keys, tenderId, clock.now()),
   );
   const award = new AwardService(db, clock, audit, blobs, keys);

@@ -29,6 +29,8 @@ import {
   ThresholdNotReached,
 } from './custody.errors';
 import { custodyRepository as repo } from './custody.repository';
+import { enqueueInTrx } from '../shared/queue/outbox.repository';
+import { CUSTODIAN_OPEN_JOB } from '../opening/opening.jobs';
 
 const sha256 = (b: Uint8Array) => crypto.createHash('sha256').update(b).digest('hex');
 
@@ -203,6 +205,8 @@ export class CustodyService {
         });
         const released = (await repo.listShares(trx, tender.id)).filter((s) => s.releasedAt).length;
         const key = (await repo.findOpeningKey(trx, tender.id))!;
+        // enough shares: bids waiting for the custodians' remedy (EB 31) can be opened now (a no-op if none waits)
+        if (released >= key.threshold) await enqueueInTrx(trx, { ...CUSTODIAN_OPEN_JOB, payload: { tenderId: tender.id }, runAt: now });
         return { position: share.position, released, threshold: key.threshold };
       });
     } finally {

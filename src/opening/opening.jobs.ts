@@ -6,8 +6,11 @@ import type { OpeningService } from './opening.service';
 export const DECRYPT_JOB = { queue: 'opening', name: 'opening.decrypt' } as const;
 export const CLOSE_WINDOW_JOB = { queue: 'opening', name: 'opening.close-window' } as const;
 export const CLOSE_CONFIRMATIONS_JOB = { queue: 'opening', name: 'opening.close-confirmations' } as const;
+/** The custodians' remedy (EB 31): enqueued when it starts and by every share release that reaches the threshold. */
+export const CUSTODIAN_OPEN_JOB = { queue: 'opening', name: 'opening.custodian-open' } as const;
 
 export const DECRYPT_ATTEMPTS = 3;
+export const CUSTODIAN_OPEN_ATTEMPTS = 3;
 
 export function registerOpeningJobs(registry: JobRegistry, opening: () => OpeningService): void {
   registry.register<{ bidId: string }>({
@@ -20,6 +23,12 @@ export function registerOpeningJobs(registry: JobRegistry, opening: () => Openin
     ...CLOSE_WINDOW_JOB,
     attempts: 10,
     handle: ({ tenderId }, job) => opening().closeWindow(tenderId, systemContext(`job-${job.outboxId}`)),
+  });
+  registry.register<{ tenderId: string }>({
+    ...CUSTODIAN_OPEN_JOB,
+    attempts: CUSTODIAN_OPEN_ATTEMPTS,
+    backoffMs: 500,
+    handle: ({ tenderId }, job) => opening().openWithCustodians(tenderId, job.attempt >= CUSTODIAN_OPEN_ATTEMPTS, systemContext(`job-${job.outboxId}`)),
   });
   registry.register<{ tenderId: string }>({
     ...CLOSE_CONFIRMATIONS_JOB,

@@ -4,6 +4,9 @@ import type { Runner } from '../db';
 export type OpeningState = 'signing-in' | 'decrypting' | 'failed' | 'announcing' | 'objections' | 'recorded' | 'closed';
 export type DecryptionStatus = 'key-received' | 'decrypted' | 'failed';
 export type BidOutcome = 'decrypted' | 'revoked' | 'withdrawn' | 'custodian-opened';
+export type OpenedBy = 'bidder' | 'custodians';
+/** The custodians' remedy of one bid (EB 31): waiting for k shares, opened with the rebuilt key, or failed even so. */
+export type RemedyStatus = 'pending' | 'opened' | 'failed';
 
 export interface SectionOutcome {
   sectionId: string;
@@ -21,6 +24,8 @@ export interface Opening {
   decryptionEndsAt: Date | null;
   confirmationEndsAt: Date | null;
   objectionEndsAt: Date | null;
+  /** End of the custodians' remedy period, once one has begun (EB 31). */
+  remedyEndsAt: Date | null;
   sectionOutcomes: SectionOutcome[];
   retenderRequired: boolean;
   recordBlobKey: string | null;
@@ -40,6 +45,9 @@ export interface BidDecryption {
   manifest: Record<string, any> | null;
   outcome: BidOutcome | null;
   cause: string | null;
+  openedBy: OpenedBy | null;
+  remedyStatus: RemedyStatus | null;
+  remedyFailureCode: string | null;
 }
 
 export interface Objection {
@@ -66,6 +74,7 @@ const opening = (r: Row): Opening => ({
   decryptionEndsAt: date(r.decryption_ends_at),
   confirmationEndsAt: date(r.confirmation_ends_at),
   objectionEndsAt: date(r.objection_ends_at),
+  remedyEndsAt: date(r.remedy_ends_at),
   sectionOutcomes: json(r.section_outcomes) ?? [],
   retenderRequired: r.retender_required,
   recordBlobKey: r.record_blob_key ?? null,
@@ -85,6 +94,9 @@ const decryption = (r: Row): BidDecryption => ({
   manifest: json(r.manifest) ?? null,
   outcome: r.outcome ?? null,
   cause: r.cause ?? null,
+  openedBy: r.opened_by ?? null,
+  remedyStatus: r.remedy_status ?? null,
+  remedyFailureCode: r.remedy_failure_code ?? null,
 });
 
 const objection = (r: Row): Objection => ({
@@ -152,10 +164,30 @@ export const openingRepository = {
       .merge(['status', 'content_key_enc', 'key_received_at', 'failure_code']);
   },
 
-  async markDecrypted(db: Runner, bidId: string, at: Date, plaintextBlobKey: string, manifest: object): Promise<void> {
-    await db('bid_decryptions')
-      .where({ bid_id: bidId })
-      .update({ status: 'decrypted', decrypted_at: at, plaintext_blob_key: plaintextBlobKey, manifest: JSON.stringify(manifest), content_key_enc: null });
+  async markDecrypted(db: Runner, bidId: string, at: Date, plaintextBlobKey: string, manifest: object, openedBy: OpenedBy = 'bidder'): Promise<void> {
+    await db('bid_decryptions').where({ bid_id: bidId }).update({
+      status: 'decrypted',
+      decrypted_at: at,
+      plaintext_blob_key: plaintextBlobKey,
+      manifest: JSON.stringify(manifest),
+      content_key_enc: null,
+      opened_by: openedBy,
+      ...(openedBy === 'custodians' ? { remedy_status: 'opened' } : {}),
+    });
+  },
+
+  /** Bids whose failure was not the bidder's own enter the custodians' remedy (EB 31). */
+  async startRemedy(db: Runner, tenderId: string, bidIds: string[]): Promise<void> {
+    if (bidIds.length === 0) return;
+    await db('bid_decryptions').where({ tender_id: tenderId, status: 'failed' }).whereIn('bid_id', bidIds).update({ remedy_status: 'pending' });
+  },
+
+  async pendingRemedies(db: Runner, tenderId: string): Promise<BidDecryption[]> {
+    return (await db('bid_decryptions').where({ tender_id: tenderId, remedy_status: 'pending' }).orderBy('bid_id')).map(decryption);
+  },
+
+  async failRemedy(db: Runner, bidId: string, code: string): Promise<void> {
+    await db('bid_decryptions').where({ bid_id: bidId, remedy_status: 'pending' }).update({ remedy_status: 'failed', remedy_failure_code: code });
   },
 
   async markFailed(db: Runner, bidId: string, failureCode: string): Promise<void> {

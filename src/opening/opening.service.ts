@@ -8,6 +8,7 @@
  */
 import crypto from 'node:crypto';
 import type { Manifest } from '../../crypto/package';
+import { EnvelopeError, type RecipientKey } from '../../crypto/envelope';
 import { SignatureError, verifyDetachedSignature } from '../../crypto/signature';
 import { contentKeyDigest } from '../../crypto/opening';
 import type { Db, Runner } from '../db';
@@ -21,6 +22,9 @@ import { enqueueInTrx } from '../shared/queue/outbox.repository';
 import type { AuditService } from '../monitoring/audit.service';
 import type { LiveEvents } from '../live/live.service';
 import type { BidOpener } from './bid-opener';
+import { unwrapWithOpeningKey } from './opening-key-unwrap';
+import type { CustodyService } from '../custody/custody.service';
+import { ThresholdNotReached } from '../custody/custody.errors';
 import type { CertificateService } from '../identity/certificates.service';
 import { identityRepository } from '../identity/identity.repository';
 import { openSecret, sealSecret } from '../identity/platform-keys';
@@ -42,8 +46,15 @@ import {
   OpeningPaused,
   OpeningWrongState,
 } from './opening.errors';
-import { CLOSE_CONFIRMATIONS_JOB, CLOSE_WINDOW_JOB, DECRYPT_JOB } from './opening.jobs';
-import { openingRepository as repo, type BidOutcome, type Opening, type OpeningState, type SectionOutcome } from './opening.repository';
+import { CLOSE_CONFIRMATIONS_JOB, CLOSE_WINDOW_JOB, CUSTODIAN_OPEN_JOB, DECRYPT_JOB } from './opening.jobs';
+import {
+  openingRepository as repo,
+  type BidDecryption,
+  type BidOutcome,
+  type Opening,
+  type OpeningState,
+  type SectionOutcome,
+} from './opening.repository';
 
 /** How long bidders have to confirm the prices read (GP87 42: silence counts as acceptance). */
 export const CONFIRMATION_MINUTES = 10;
@@ -51,6 +62,12 @@ export const CONFIRMATION_MINUTES = 10;
 export const OBJECTION_MINUTES = 15;
 /** TLR 44 / TL 28 / GP87 41: fewer than three valid bids and the section cannot be opened. */
 export const MIN_VALID_BIDS = 3;
+/**
+ * How long, after the window, bids that failed through no fault of their bidders wait for the custodians' remedy
+ * where the tender documents set it (EB 31 leaves the remedy to them; the platform bounds the wait so the opening
+ * goes on the same day).
+ */
+export const REMEDY_MINUTES = 30;
 
 /** Failures that are the bidder's own (EB 31: treated as revoked, 撤销). */
 const BIDDER_FAULTS: Record<string, string> = {
@@ -59,6 +76,20 @@ const BIDDER_FAULTS: Record<string, string> = {
   MANIFEST_MISMATCH: '投标文件内容与本项目、标段或投标人不符 (the package names another tender, section or bidder)',
   PACKAGE_INVALID: '投标文件包损坏或不合规 (the bid package is damaged or invalid)',
 };
+
+function isBidderFault(code: string): boolean {
+  return code in BIDDER_FAULTS || code.startsWith('ENVELOPE_');
+}
+
+/** EB 31: why a bid that failed through no fault of its bidder is treated as withdrawn (撤回), remedy included. */
+function withdrawnCause(code: string, d: BidDecryption | undefined): string {
+  const base = `非投标人原因解密失败 (not the bidder's fault: ${code})`;
+  if (d?.remedyStatus === 'pending') return `${base}；保管单位未在补救时限内释放足够的密钥分片 (the custodians did not release enough shares in time, EB 31)`;
+  if (d?.remedyStatus === 'failed') return `${base}；保管单位门限密钥亦未能开启 (the custodians' key did not open it either: ${d.remedyFailureCode})`;
+  return base;
+}
+
+const CUSTODIAN_OPENED_CAUSE = '非投标人原因解密失败，按招标文件约定由保管单位门限密钥开启 (opened with the custodians\' threshold key, EB 31)';
 
 export class OpeningService {
   constructor(
@@ -69,6 +100,8 @@ export class OpeningService {
     private readonly certificates: CertificateService,
     private readonly live: LiveEvents,
     private readonly opener: BidOpener,
+    /** Rebuilds the tender's opening key from released shares, for the remedy of EB 31 only. */
+    private readonly custody: CustodyService,
     private readonly passphrase: string,
     /** Renders and signs the 开标记录表 (see opening-record.ts). */
     private readonly renderRecord: (tenderId: string) => Promise<{ pdf: Buffer; signature: Buffer }>,
@@ -152,6 +185,7 @@ export class OpeningService {
       decryptionEndsAt: o.decryptionEndsAt,
       confirmationEndsAt: o.confirmationEndsAt,
       objectionEndsAt: o.objectionEndsAt,
+      remedyEndsAt: o.remedyEndsAt,
       sectionOutcomes: o.sectionOutcomes,
       retenderRequired: o.retenderRequired,
       recordedAt: o.recordedAt,
@@ -166,7 +200,14 @@ export class OpeningService {
     const decryptions = new Map((await repo.decryptions(this.db, tenderId)).map((d) => [d.bidId, d]));
     return bids.map((b) => {
       const d = decryptions.get(b.id);
-      return { bidId: b.id, sectionId: b.sectionId, decryption: d?.status ?? 'no-key', failureCode: d?.failureCode ?? null, outcome: d?.outcome ?? null };
+      return {
+        bidId: b.id,
+        sectionId: b.sectionId,
+        decryption: d?.status ?? 'no-key',
+        failureCode: d?.failureCode ?? null,
+        remedy: d?.remedyStatus ?? null,
+        outcome: d?.outcome ?? null,
+      };
     });
   }
 
@@ -297,7 +338,7 @@ export class OpeningService {
   /**
    * The window closes: every current bid gets its outcome and cause (EB 31), sections with fewer than three valid
    * bids fail (TLR 44), and their deposits are released. Waits for decryptions still running from keys handed in
-   * before the close.
+   * before the close, and, where the tender sets the custodians' remedy, for it (see remedyRunning).
    */
   async closeWindow(tenderId: string, ctx: ActionContext): Promise<void> {
     await this.tx(tenderId, async (trx) => {
@@ -313,17 +354,20 @@ export class OpeningService {
       const sections = await tendersRepository.listSections(trx, tenderId);
       const bids = await this.currentBidsOf(trx, tenderId);
       const decryptions = new Map((await repo.decryptions(trx, tenderId)).map((d) => [d.bidId, d]));
+      if (t.decryptionFailurePolicy === 'custodian-open' && (await this.remedyRunning(trx, ctx, t, o, bids, decryptions, now))) return;
       const outcomes: Array<{ bid: Bid; outcome: BidOutcome; cause: string | null }> = bids.map((bid) => {
         const d = decryptions.get(bid.id);
-        if (d?.status === 'decrypted') return { bid, outcome: 'decrypted', cause: null };
+        if (d?.status === 'decrypted') {
+          return d.openedBy === 'custodians' ? { bid, outcome: 'custodian-opened', cause: CUSTODIAN_OPENED_CAUSE } : { bid, outcome: 'decrypted', cause: null };
+        }
         const code = d?.failureCode ?? 'NO_KEY';
-        if (code in BIDDER_FAULTS || code.startsWith('ENVELOPE_')) return { bid, outcome: 'revoked', cause: BIDDER_FAULTS[code] ?? `投标文件信封无效 (${code})` };
-        // EB 31: not the bidder's fault; the tender's policy may let the custodians' key open it later
-        return { bid, outcome: 'withdrawn', cause: `非投标人原因解密失败 (not the bidder's fault: ${code})${t.decryptionFailurePolicy === 'custodian-open' ? '；可由保管单位密钥开启 (EB 31)' : ''}` };
+        if (isBidderFault(code)) return { bid, outcome: 'revoked', cause: BIDDER_FAULTS[code] ?? `投标文件信封无效 (${code})` };
+        // EB 31: not the bidder's fault, and no remedy opened it
+        return { bid, outcome: 'withdrawn', cause: withdrawnCause(code, d) };
       });
       for (const x of outcomes) await repo.setOutcome(trx, x.bid.id, tenderId, x.outcome, x.cause);
       const sectionOutcomes: SectionOutcome[] = sections.map((s) => {
-        const valid = outcomes.filter((x) => x.bid.sectionId === s.id && x.outcome === 'decrypted').length;
+        const valid = outcomes.filter((x) => x.bid.sectionId === s.id && (x.outcome === 'decrypted' || x.outcome === 'custodian-opened')).length;
         return { sectionId: s.id, seq: s.seq, validBids: valid, failed: valid < MIN_VALID_BIDS };
       });
       const allFailed = sectionOutcomes.every((s) => s.failed);
@@ -352,6 +396,95 @@ export class OpeningService {
         await this.transition(trx, ctx, tenderId, 'decrypting', 'announcing', { section_outcomes: sectionOutcomes, confirmation_ends_at: endsAt });
         await enqueueInTrx(trx, { ...CLOSE_CONFIRMATIONS_JOB, payload: { tenderId }, runAt: endsAt });
       }
+    });
+  }
+
+  // ---- the custodians' remedy (EB 31) ----------------------------------------------------------------------------
+
+  /**
+   * Where the tender documents set it, bids that failed through no fault of their bidders are not given up at the
+   * window's close: they wait, at most REMEDY_MINUTES, for k custodians to release their shares, and the opening key
+   * rebuilt from them opens the bids (openWithCustodians). True while that is still running: the close waits.
+   */
+  private async remedyRunning(trx: Runner, ctx: ActionContext, t: Tender, o: Opening, bids: Bid[], decryptions: Map<string, BidDecryption>, now: Date): Promise<boolean> {
+    if (o.remedyEndsAt) return now.getTime() < o.remedyEndsAt.getTime() && (await repo.pendingRemedies(trx, t.id)).length > 0;
+    const eligible = bids.filter((b) => {
+      const d = decryptions.get(b.id);
+      return d?.status === 'failed' && !isBidderFault(d.failureCode ?? 'NO_KEY');
+    });
+    if (eligible.length === 0) return false;
+    const endsAt = new Date(now.getTime() + REMEDY_MINUTES * MINUTE_MS);
+    await repo.startRemedy(trx, t.id, eligible.map((b) => b.id));
+    await repo.update(trx, t.id, { remedy_ends_at: endsAt });
+    // now, in case k shares are already released; again whenever a share is released; the close at the end
+    await enqueueInTrx(trx, { ...CUSTODIAN_OPEN_JOB, payload: { tenderId: t.id }, runAt: now });
+    await enqueueInTrx(trx, { ...CLOSE_WINDOW_JOB, payload: { tenderId: t.id }, runAt: endsAt });
+    await this.note(trx, ctx, t.id, 'opening.remedy-started', {
+      bids: eligible.map((b) => ({ bidId: b.id, sectionId: b.sectionId })),
+      threshold: t.custodianThreshold,
+      remedyEndsAt: endsAt.toISOString(),
+    });
+    return true;
+  }
+
+  /**
+   * The remedy job: once k custodians have released their shares, the opening key is rebuilt in memory and opens each
+   * bid waiting for it, as its bidder's key would have. It runs when the remedy starts and again on each release;
+   * before k shares, or once nothing waits, it does nothing. The rebuilt key lives in this call only. A bid the key
+   * cannot open is recorded with its code; an unexpected error is retried, and on the last try recorded as the
+   * platform's.
+   */
+  async openWithCustodians(tenderId: string, lastAttempt: boolean, ctx: ActionContext): Promise<void> {
+    const o = await repo.find(this.db, tenderId);
+    if (!o || o.state !== 'decrypting') return;
+    const pending = await repo.pendingRemedies(this.db, tenderId);
+    if (pending.length === 0) return;
+    let openingKey: RecipientKey;
+    try {
+      openingKey = await this.custody.rebuildOpeningKey(tenderId);
+    } catch (err) {
+      if (ThresholdNotReached.is(err)) return; // the release that reaches k runs this job again
+      throw err;
+    }
+    for (const d of pending) {
+      const bid = (await bidsRepository.findBid(this.db, d.bidId))!;
+      const bidder = (await identityRepository.findOrganisation(this.db, bid.bidderOrgId))!;
+      let contentKey: Buffer | null = null;
+      try {
+        contentKey = await unwrapWithOpeningKey(this.blobs, bid.blobKey, openingKey);
+        const opened = await this.opener.open(bid, contentKey, { creditCode: bidder.creditCode });
+        if (!opened.ok) {
+          await this.failRemedy(ctx, bid, opened.code);
+          continue;
+        }
+        await this.tx(bid.tenderId, async (trx) => {
+          if ((await repo.findDecryption(trx, bid.id, true))?.remedyStatus !== 'pending') return; // another run was first
+          await repo.markDecrypted(trx, bid.id, this.clock.now(), opened.plaintextBlobKey, opened.manifest, 'custodians');
+          await this.audit.append(trx, ctx, {
+            action: 'opening.custodian-opened',
+            objectType: 'bid',
+            objectId: bid.id,
+            tenderId: bid.tenderId,
+            payload: { sectionId: bid.sectionId, failureCode: d.failureCode, totalPriceFen: opened.manifest.form.totalPriceFen },
+          });
+          await this.live.record(trx, bid.tenderId, 'opening.custodian-opened', { bidId: bid.id, sectionId: bid.sectionId });
+        });
+      } catch (err) {
+        if (err instanceof EnvelopeError) await this.failRemedy(ctx, bid, `ENVELOPE_${err.code}`);
+        else if (lastAttempt) await this.failRemedy(ctx, bid, 'PLATFORM_ERROR');
+        else throw err;
+      } finally {
+        contentKey?.fill(0);
+      }
+    }
+    // nothing waits any more: the close need not wait for the end of the remedy period
+    await this.tx(tenderId, (trx) => enqueueInTrx(trx, { ...CLOSE_WINDOW_JOB, payload: { tenderId }, runAt: this.clock.now() }));
+  }
+
+  private async failRemedy(ctx: ActionContext, bid: Bid, code: string): Promise<void> {
+    await this.tx(bid.tenderId, async (trx) => {
+      await repo.failRemedy(trx, bid.id, code);
+      await this.note(trx, ctx, bid.tenderId, 'opening.remedy-failed', { code }, 'bid', bid.id);
     });
   }
 
@@ -480,6 +613,10 @@ export class OpeningService {
       if (o.state === 'decrypting' && o.decryptionEndsAt) {
         patch.decryption_ends_at = extend(o.decryptionEndsAt);
         await enqueueInTrx(trx, { ...CLOSE_WINDOW_JOB, payload: { tenderId: t.id }, runAt: patch.decryption_ends_at as Date });
+      }
+      if (o.state === 'decrypting' && o.remedyEndsAt) {
+        patch.remedy_ends_at = extend(o.remedyEndsAt);
+        await enqueueInTrx(trx, { ...CLOSE_WINDOW_JOB, payload: { tenderId: t.id }, runAt: patch.remedy_ends_at as Date });
       }
       if (o.state === 'announcing' && o.confirmationEndsAt) {
         patch.confirmation_ends_at = extend(o.confirmationEndsAt);
