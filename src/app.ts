@@ -30,7 +30,7 @@ export function buildRouteTable(ctx: AppContext): RouteTable {
   const { services } = ctx;
   identityRoutes(routes, services);
   tenderRoutes(routes, services.tenders);
-  monitoringRoutes(routes, services.audit);
+  monitoringRoutes(routes, { audit: services.audit, alerts: services.alerts });
   custodyRoutes(routes, services.custody);
   bidRoutes(routes, { uploads: services.uploads, bids: services.bids });
   liveRoutes(routes, { live: services.live, auth: services.auth });

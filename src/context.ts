@@ -18,6 +18,7 @@ import { TokenSigner } from './identity/tokens';
 import { ensureOperator } from './identity/bootstrap';
 import { TenderService } from './tenders/tenders.service';
 import { CustodyService } from './custody/custody.service';
+import { AlertsService } from './monitoring/alerts.service';
 import { BidUploadService } from './bids/bid-upload.service';
 import { BidService } from './bids/bids.service';
 import { OpeningService } from './opening/opening.service';
@@ -30,6 +31,7 @@ import { AwardService } from './award/award.service';
 
 export interface Services {
   audit: AuditService;
+  alerts: AlertsService;
   identity: IdentityService;
   certificates: CertificateService;
   auth: AuthService;
@@ -96,18 +98,19 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const certificates = new CertificateService(db, clock, audit, keys, config.certValidityDays);
   const tokens = new TokenSigner(keys.tokenSecret, clock, config.tokenTtlSeconds);
   const auth = new AuthService(db, clock, audit, certificates, tokens, config.loginChallengeTtlSeconds);
-  const custody = new CustodyService(db, clock, audit, certificates, config.platformKeyPassphrase);
+  const alerts = new AlertsService(db, clock, audit);
+  const custody = new CustodyService(db, clock, audit, alerts, certificates, config.platformKeyPassphrase);
   const tenders = new TenderService(db, clock, audit, blobs, custody);
   const uploads = new BidUploadService(db, clock, audit, blobs, certificates, keys, config.bidMaxBytes);
   const bids = new BidService(db, clock, audit);
   const live = new LiveEvents(db, clock, events, { logger });
   // bids are opened on worker threads, so several large bids use both cores
   const opener = new BidOpener(blobs);
-  const opening = new OpeningService(db, clock, audit, blobs, certificates, live, opener, custody, config.platformKeyPassphrase, (tenderId) =>
+  const opening = new OpeningService(db, clock, audit, alerts, blobs, certificates, live, opener, custody, config.platformKeyPassphrase, (tenderId) =>
     renderSignedOpeningRecord(db, keys, tenderId, clock.now()),
   );
   const award = new AwardService(db, clock, audit, blobs, keys);
-  const services: Services = { audit, identity, certificates, auth, tenders, custody, uploads, bids, opening, live, award };
+  const services: Services = { audit, alerts, identity, certificates, auth, tenders, custody, uploads, bids, opening, live, award };
 
   registerTenderJobs(registry, () => ({ tenders, uploads, opening }));
   registerOpeningJobs(registry, () => opening);

@@ -15,6 +15,7 @@ import type { Clock } from '../shared/clock';
 import { requireActor, type ActionContext } from '../shared/access';
 import { NotFound } from '../shared/errors';
 import type { AuditService } from '../monitoring/audit.service';
+import type { AlertsService } from '../monitoring/alerts.service';
 import type { CertificateService } from '../identity/certificates.service';
 import { identityRepository } from '../identity/identity.repository';
 import { openSecret, sealSecret } from '../identity/platform-keys';
@@ -60,6 +61,7 @@ export class CustodyService {
     private readonly db: Db,
     private readonly clock: Clock,
     private readonly audit: AuditService,
+    private readonly alerts: AlertsService,
     private readonly certificates: CertificateService,
     private readonly passphrase: string,
   ) {}
@@ -157,13 +159,17 @@ export class CustodyService {
   private async requireAfterDeadline(ctx: ActionContext, tender: Tender, action: string): Promise<void> {
     // the clock decides (EB 27), not whether the deadline job has sealed the tender yet
     if (this.clock.now().getTime() < tender.bidDeadline.getTime()) {
-      await this.audit.record(ctx, {
-        action: 'custody.early-access',
-        objectType: 'tender',
-        objectId: tender.id,
-        tenderId: tender.id,
-        payload: { severity: 'critical', attempted: action, bidDeadline: tender.bidDeadline.toISOString() },
-      });
+      await this.alerts.recordAndRaise(
+        ctx,
+        {
+          action: 'custody.early-access',
+          objectType: 'tender',
+          objectId: tender.id,
+          tenderId: tender.id,
+          payload: { attempted: action, bidDeadline: tender.bidDeadline.toISOString() },
+        },
+        { rule: 'early-key-access', severity: 'critical', title: '投标截止前试图取得或释放开标密钥分片', basis: 'EB 27; TLR 41', fields: { attempted: action } },
+      );
       throw CustodyBeforeDeadline({}, { bidDeadline: tender.bidDeadline.toISOString() });
     }
   }

@@ -20,6 +20,7 @@ import { formatYuan } from '../shared/money';
 import type { BlobStore } from '../shared/blobs';
 import { enqueueInTrx } from '../shared/queue/outbox.repository';
 import type { AuditService } from '../monitoring/audit.service';
+import type { AlertsService } from '../monitoring/alerts.service';
 import type { LiveEvents } from '../live/live.service';
 import type { BidOpener } from './bid-opener';
 import { unwrapWithOpeningKey } from './opening-key-unwrap';
@@ -96,6 +97,7 @@ export class OpeningService {
     private readonly db: Db,
     private readonly clock: Clock,
     private readonly audit: AuditService,
+    private readonly alerts: AlertsService,
     private readonly blobs: BlobStore,
     private readonly certificates: CertificateService,
     private readonly live: LiveEvents,
@@ -258,13 +260,12 @@ export class OpeningService {
     const o = await repo.find(this.db, t.id);
     const now = this.clock.now();
     if (!o || o.state === 'signing-in' || now.getTime() < t.bidDeadline.getTime()) {
-      await this.audit.record(ctx, {
-        action: 'opening.early-key',
-        objectType: 'bid',
-        objectId: bid.id,
-        tenderId: t.id,
-        payload: { severity: 'critical', state: o?.state ?? 'before-deadline' },
-      });
+      const state = o?.state ?? 'before-deadline';
+      await this.alerts.recordAndRaise(
+        ctx,
+        { action: 'opening.early-key', objectType: 'bid', objectId: bid.id, tenderId: t.id, payload: { state } },
+        { rule: 'early-key-access', severity: 'critical', title: '解密时段开始前提交解密密钥', basis: 'EB 27; TLR 41', fields: { state, bidId: bid.id } },
+      );
       throw DecryptionWindowNotOpen();
     }
     // the window is [start, end): at its last instant it is closed, as the job that closes it sees it

@@ -97,6 +97,7 @@ describe('authorization: every route, every role, foreign organisations', () => 
       uploadId: '00000000-0000-4000-8000-000000000001',
       objectionId: '00000000-0000-4000-8000-000000000003',
       bidId: '00000000-0000-4000-8000-000000000002',
+      alertId: '00000000-0000-4000-8000-000000000004',
     };
     return path.replace(/:([A-Za-z0-9_]+)/g, (_m, name: string) => {
       assert.ok(values[name], `no fixture for path parameter :${name} — extend this test`);

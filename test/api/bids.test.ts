@@ -307,6 +307,8 @@ describe('sealed bids: upload, checks, receipts, deadline, custody', () => {
       const events = await t.ctx.db('audit_events').where({ action: 'custody.early-access', tender_id: tender.id });
       assert.equal(events.length, 2);
       assert.ok(events.every((e) => e.payload.severity === 'critical'));
+      const alerts = await t.ctx.db('alerts').where({ tender_id: tender.id, rule: 'early-key-access', severity: 'critical' });
+      assert.deepEqual(alerts.map((a) => a.evidence.auditSeqs[0]).sort(), events.map((e) => Number(e.seq)).sort());
       await assert.rejects(t.ctx.services.custody.rebuildOpeningKey(tender.id), /CUSTODY_BEFORE_DEADLINE/);
       // a bidder is no custodian at all
       await t.http.get(`/api/v1/tenders/${tender.id}/opening-key/share`).set(bearer(bidder.token)).expect(403);

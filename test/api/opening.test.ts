@@ -11,11 +11,12 @@ import { keyBody, postKey, world } from '../support/opening-world';
 describe('opening (不见面开标): sign-in, decryption window, 唱标, objections, record', () => {
   let t: TestApp;
   let w: Awaited<ReturnType<typeof world>>;
+  let custodians: Awaited<ReturnType<typeof createCustodianMembers>>;
   const prices = [1_180_000_000, 1_165_432_100, 1_199_900_000, 1_150_000_000];
 
   before(async () => {
     t = await createTestApp('opening');
-    await createCustodianMembers(t);
+    custodians = await createCustodianMembers(t);
     w = await world(t, prices);
   });
   after(() => t.close());
@@ -36,6 +37,16 @@ describe('opening (不见面开标): sign-in, decryption window, 唱标, objecti
     assert.equal(critical.length, 2);
     assert.ok(critical.every((e) => e.payload.severity === 'critical'));
     assert.equal((await t.ctx.db('bid_decryptions').where({ tender_id: w.tender.id })).length, 0, 'no key was kept');
+    // each early attempt raises a critical alert for the regulators, its evidence the event on the chain
+    await refresh(t, custodians.regulator);
+    const alerts = (await t.http.get(`/api/v1/alerts?tenderId=${w.tender.id}&severity=critical`).set(bearer(custodians.regulator.token)).expect(200)).body;
+    assert.equal(alerts.length, 2);
+    assert.deepEqual(alerts.map((a: { evidence: { auditSeqs: number[] } }) => a.evidence.auditSeqs[0]).sort(), critical.map((e) => Number(e.seq)).sort());
+    assert.ok(alerts.every((a: { rule: string; basis: string; subjectOrgId: string; status: string }) =>
+      a.rule === 'early-key-access' && a.basis.includes('EB 27') && a.subjectOrgId === w.entries[0].member.orgId && a.status === 'open'));
+    const one = (await t.http.get(`/api/v1/alerts/${alerts[0].id}`).set(bearer(custodians.regulator.token)).expect(200)).body;
+    assert.equal(one.id, alerts[0].id);
+    assert.equal((await t.http.get('/api/v1/alerts').set(bearer(w.entries[0].member.token)).expect(403)).body.error.code, 'FORBIDDEN');
   });
 
   it('when bidders sign in and the host opens the window, then keys are taken only from their own, signed', async () => {

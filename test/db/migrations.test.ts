@@ -39,6 +39,7 @@ const PLATFORM_TABLES = [
   'publicity_objections',
   'awards',
   'contracts',
+  'alerts',
 ].sort();
 
 /** knex's own bookkeeping, which survives a full rollback. */
