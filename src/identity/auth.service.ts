@@ -104,6 +104,7 @@ export class AuthService {
       role: membership.user.role,
       certSerial,
       tokenId: claims.tokenId,
+      tokenExpiresAt: claims.expiresAt,
     };
     await this.audit.record({ ...ctx, actor }, { action: 'auth.login', objectType: 'user', objectId: actor.userId, payload: { method } });
     return { token, expiresAt: claims.expiresAt, user: membership.user, organisation: membership.org };
@@ -127,6 +128,7 @@ export class AuthService {
       role: membership.user.role,
       certSerial: claims.certSerial,
       tokenId: claims.tokenId,
+      tokenExpiresAt: claims.expiresAt,
     };
   }
 

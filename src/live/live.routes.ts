@@ -21,6 +21,8 @@ const Query = z.object({
 
 export const HEARTBEAT_MS = 15_000;
 export const RETRY_MS = 3_000;
+/** Sent before the stream ends because the viewer's login token has: the page signs in again, then reconnects. */
+export const TOKEN_EXPIRED_FRAME = 'event: token-expired\ndata: {}\n\n';
 /** A viewer this far behind is dropped; its EventSource reconnects and replays from its Last-Event-ID. */
 const MAX_BUFFERED_BYTES = 1 << 20;
 
@@ -69,8 +71,16 @@ export function liveRoutes(routes: RouteTable, svc: { live: LiveEvents; auth: Au
 
       let closed = false;
       let stop: (() => Promise<void>) | null = null;
+      // a stream outlives no token: checked before every frame, heartbeats included (so within HEARTBEAT_MS)
+      const expiresAt = ctx.actor.tokenExpiresAt?.getTime() ?? Infinity;
       const send = (text: string) => {
         if (closed) return;
+        if (svc.live.clock.now().getTime() >= expiresAt) {
+          res.write(TOKEN_EXPIRED_FRAME);
+          cleanup();
+          endStream(res);
+          return;
+        }
         res.write(text);
         if (res.writableLength > MAX_BUFFERED_BYTES) res.destroy();
       };

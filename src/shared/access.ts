@@ -17,6 +17,8 @@ export interface Actor {
   /** Serial of the certificate used to log in; null for an operator's password login. */
   certSerial: string | null;
   tokenId: string;
+  /** When the login token ends; a long-lived stream (the hall's SSE) ends with it. Absent for CLI actors. */
+  tokenExpiresAt?: Date;
 }
 
 export interface RequestMeta {

@@ -8,7 +8,7 @@ import { LiveEvents, type LiveEvent } from '../../src/live/live.service';
 import { redactAccessToken } from '../../src/live/live.routes';
 import { createTestApp, type TestApp } from '../support/app';
 import { usingRealPostgres, usingRedis } from '../support/env';
-import { bearer, createCustodianMembers, createMember, tenderBody, uploadDocument, type Member } from '../support/factories';
+import { bearer, createCustodianMembers, createMember, refresh, tenderBody, uploadDocument, type Member } from '../support/factories';
 import { createSecondInstance } from '../support/second-instance';
 
 // ---- a listening server and a small SSE client ------------------------------------------------------------------
@@ -123,6 +123,10 @@ class SseClient {
 
   get seqs(): number[] {
     return this.messages.map((m) => Number(m.id));
+  }
+
+  get isEnded(): boolean {
+    return this.ended;
   }
 
   get json(): { error: { code: string } } {
@@ -422,6 +426,24 @@ describe(`live events of openings: SSE, replay, fan-out (${usingRedis() ? 'Redis
     await emit(draft, 'opening.state', { to: 'scheduled' });
     await own.waitFor(1);
     assert.deepEqual(own.frames[0].data, { to: 'scheduled' });
+  });
+
+  it('when the viewer’s login token expires, then the stream says so and ends instead of sending the next event; a new token watches again', async () => {
+    const tenderId = await publishedTender();
+    const base = await latest(tenderId);
+    const viewer = await watch(events(tenderId, `?lastEventId=${base}`), bearer(bidder.token));
+    await emit(tenderId, 'opening.state', { n: 1 });
+    await viewer.waitFor(1);
+    t.clock.freeze(new Date(t.clock.now().getTime() + t.ctx.config.tokenTtlSeconds * 1000));
+    await emit(tenderId, 'opening.state', { n: 2 });
+    await viewer.waitFor(2);
+    await until('the stream to end', () => viewer.isEnded);
+    assert.deepEqual(viewer.messages.map((m) => m.event), ['opening.state', 'token-expired']);
+    // the hall signs in again and reconnects from its last id: nothing is lost
+    await refresh(t, bidder, agency);
+    const again = await watch(events(tenderId), { ...bearer(bidder.token), 'Last-Event-ID': String(base + 1) });
+    await again.waitFor(1);
+    assert.deepEqual(again.frames.map((f) => f.data), [{ n: 2 }]);
   });
 
   it('when many transactions record events for one tender at once, then seqs are 1, 2, 3… without gap or duplicate and a viewer gets them in order', async () => {
