@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { createBlobStore, BlobKeyInvalid, BlobNotFound, type BlobStore } from '../../src/shared/blobs';
+import { LocalBlobStore, SCRATCH_DIR, validateBlobKey } from '../../src/shared/blobs/local-blob-store';
 import { PayloadTooLarge } from '../../src/shared/errors';
 
 async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
@@ -97,5 +98,66 @@ describe('blobs: the local blob store', function () {
     await store.delete('bids/gone.p7m'); // deleting a missing key is not an error (as in S3)
     assert.equal(await store.stat('bids/gone.p7m'), null);
     assert.equal(await store.ping(), 'ok');
+  });
+
+  describe('adopting a file (a move, not a copy)', function () {
+    let local: LocalBlobStore;
+
+    beforeEach(function () {
+      local = new LocalBlobStore(dir);
+    });
+
+    it('when a file made in a temp directory is adopted, then it is the blob (same inode), and nothing is left behind', async function () {
+      const tmp = await local.makeTempDir('job-');
+      assert.equal(path.dirname(tmp), path.join(local.root, SCRATCH_DIR));
+      assert.equal(fs.statSync(tmp).mode & 0o777, 0o700);
+      const body = crypto.randomBytes(2 * 1024 * 1024 + 3);
+      const file = path.join(tmp, 'bid.zip');
+      fs.writeFileSync(file, body, { mode: 0o600 });
+      const ino = fs.statSync(file).ino;
+
+      assert.deepEqual(await local.adoptFile('opened/t-1/bid-1.zip', file), { key: 'opened/t-1/bid-1.zip', size: body.length });
+      assert.equal(fs.existsSync(file), false);
+      assert.equal(fs.statSync(path.join(dir, 'opened', 't-1', 'bid-1.zip')).ino, ino);
+      assert.deepEqual(await readAll(await local.get('opened/t-1/bid-1.zip')), body);
+      assert.deepEqual(await local.stat('opened/t-1/bid-1.zip'), { size: body.length });
+
+      // adopting over an existing blob replaces it whole, as put does
+      fs.writeFileSync(file, 'second');
+      await local.adoptFile('opened/t-1/bid-1.zip', file);
+      assert.equal((await readAll(await local.get('opened/t-1/bid-1.zip'))).toString(), 'second');
+      fs.rmdirSync(tmp);
+      assert.deepEqual(filesUnder(dir), [path.join('opened', 't-1', 'bid-1.zip')]);
+    });
+
+    it('when the key is invalid or the path is not a regular file, then adoptFile refuses and moves nothing', async function () {
+      const tmp = await local.makeTempDir('job-');
+      const file = path.join(tmp, 'bid.zip');
+      fs.writeFileSync(file, 'x');
+      await assert.rejects(local.adoptFile('../escape.zip', file), (err) => BlobKeyInvalid.is(err));
+      await assert.rejects(local.adoptFile('.scratch/x.zip', file), (err) => BlobKeyInvalid.is(err));
+      fs.symlinkSync(file, path.join(tmp, 'link.zip'));
+      await assert.rejects(local.adoptFile('opened/link.zip', path.join(tmp, 'link.zip')));
+      await assert.rejects(local.adoptFile('opened/dir.zip', tmp));
+      await assert.rejects(local.adoptFile('opened/none.zip', path.join(tmp, 'none.zip')), { code: 'ENOENT' });
+      assert.equal(fs.readFileSync(file, 'utf8'), 'x');
+      assert.equal(fs.existsSync(path.join(dir, 'opened')), false);
+    });
+
+    it('when temp directories are made, then no key can reach them, and stale ones are cleared', async function () {
+      assert.throws(() => validateBlobKey(`${SCRATCH_DIR}/job-x`), (err) => BlobKeyInvalid.is(err));
+      await assert.rejects(local.makeTempDir('../x'), RangeError);
+      const stale = await local.makeTempDir('job-');
+      const fresh = await local.makeTempDir('job-');
+      const other = await local.makeTempDir('other-');
+      fs.writeFileSync(path.join(stale, 'bid.zip'), 'left by a crash');
+      const old = new Date(Date.now() - 2 * 86_400_000);
+      for (const d of [stale, other]) fs.utimesSync(d, old, old);
+      await local.removeStaleTempDirs('job-', 86_400_000);
+      assert.equal(fs.existsSync(stale), false);
+      assert.equal(fs.existsSync(fresh), true);
+      assert.equal(fs.existsSync(other), true, 'another prefix is not touched');
+      await new LocalBlobStore(path.join(dir, 'empty')).removeStaleTempDirs('job-', 0); // no scratch directory yet
+    });
   });
 });

@@ -2,6 +2,9 @@
  * Blobs as files under one directory. A put streams into a temp file in the target's own directory while hashing,
  * fsyncs it, then renames it into place: rename within a directory is atomic, so a reader sees the whole blob or none,
  * and an interrupted or over-size upload leaves nothing behind.
+ *
+ * A file made elsewhere on the same file system can become a blob without being copied: makeTempDir gives a private
+ * directory under the root that no key can reach, and adoptFile moves a finished file from there into place, durably.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -14,6 +17,12 @@ import { BlobKeyInvalid, BlobNotFound } from './blobs.errors';
 import type { BlobStore, PutResult } from './index';
 
 const KEY_PATTERN = /^[a-z0-9][a-z0-9/_.-]{0,200}$/;
+
+/**
+ * Scratch directories live here, under the root: on the store's own file system (so adoptFile is a rename), and out of
+ * every key's reach, since no key segment may start with '.'.
+ */
+export const SCRATCH_DIR = '.scratch';
 
 /**
  * Refuses anything that could leave the store's directory or collide with a temp file: only the pattern's characters,
@@ -87,6 +96,66 @@ export class LocalBlobStore implements BlobStore {
     }
     await syncDir(dir);
     return { key, size: meter.size, sha256: meter.hash.digest('hex') };
+  }
+
+  /**
+   * A new private (0700) directory under SCRATCH_DIR, for files that adoptFile will turn into blobs. The caller
+   * removes it when done; removeStaleTempDirs clears what a crash left behind.
+   */
+  async makeTempDir(prefix: string): Promise<string> {
+    if (!/^[a-z0-9-]{1,32}$/.test(prefix)) throw new RangeError(`invalid temp directory prefix ${JSON.stringify(prefix)}`);
+    const base = path.join(this.root, SCRATCH_DIR);
+    await fsp.mkdir(base, { recursive: true, mode: 0o700 });
+    return fsp.mkdtemp(path.join(base, prefix));
+  }
+
+  /** Removes the scratch directories with this prefix last modified more than olderThanMs ago (best effort). */
+  async removeStaleTempDirs(prefix: string, olderThanMs: number): Promise<void> {
+    const base = path.join(this.root, SCRATCH_DIR);
+    let names: string[];
+    try {
+      names = await fsp.readdir(base);
+    } catch {
+      return;
+    }
+    const cutoff = Date.now() - olderThanMs;
+    for (const name of names.filter((n) => n.startsWith(prefix))) {
+      const dir = path.join(base, name);
+      const st = await fsp.lstat(dir).catch(() => null);
+      if (st?.isDirectory() && st.mtimeMs < cutoff) await fsp.rm(dir, { recursive: true, force: true }).catch(() => undefined);
+    }
+  }
+
+  /**
+   * Makes the regular file at `filePath` the blob `key` by moving it, not copying it: the file is fsynced, renamed
+   * into place (directories created as needed) and the directory fsynced — as durable as put, and as atomic: a reader
+   * sees the whole blob or the one it replaces. The file should be on the store's file system (one in a makeTempDir
+   * directory is); if it is not, it is copied in with put and then removed. Replaces an existing blob, as put does.
+   */
+  async adoptFile(key: string, filePath: string): Promise<{ key: string; size: number }> {
+    const target = this.pathOf(key);
+    const fh = await fsp.open(filePath, fs.constants.O_RDWR | (fs.constants.O_NOFOLLOW ?? 0));
+    let size: number;
+    try {
+      const st = await fh.stat();
+      if (!st.isFile()) throw new Error(`not a regular file: ${filePath}`);
+      size = st.size;
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    const dir = path.dirname(target);
+    await fsp.mkdir(dir, { recursive: true });
+    try {
+      await fsp.rename(filePath, target);
+    } catch (err) {
+      if ((err as { code?: string } | null)?.code !== 'EXDEV') throw err;
+      const put = await this.put(key, fs.createReadStream(filePath, { highWaterMark: 1 << 20 }));
+      await fsp.rm(filePath, { force: true });
+      return { key, size: put.size };
+    }
+    await syncDir(dir);
+    return { key, size };
   }
 
   async get(key: string): Promise<NodeJS.ReadableStream> {
