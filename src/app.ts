@@ -34,7 +34,7 @@ export function buildRouteTable(ctx: AppContext): RouteTable {
   custodyRoutes(routes, services.custody);
   bidRoutes(routes, { uploads: services.uploads, bids: services.bids });
   liveRoutes(routes, { live: services.live, auth: services.auth });
-  openingRoutes(routes, services.opening);
+  openingRoutes(routes, { opening: services.opening, readout: services.openingReadout });
   awardRoutes(routes, services.award);
 
   routes.add({

@@ -22,6 +22,9 @@ import { AlertsService } from './monitoring/alerts.service';
 import { BidUploadService } from './bids/bid-upload.service';
 import { BidService } from './bids/bids.service';
 import { OpeningService } from './opening/opening.service';
+import { OpeningSteps } from './opening/opening-steps';
+import { CustodianRemedy } from './opening/custodian-remedy';
+import { OpeningReadout } from './opening/opening-readout.service';
 import { registerOpeningJobs } from './opening/opening.jobs';
 import { renderSignedOpeningRecord } from './opening/opening-record';
 import { BidOpener } from './opening/bid-opener';
@@ -40,6 +43,7 @@ export interface Services {
   uploads: BidUploadService;
   bids: BidService;
   opening: OpeningService;
+  openingReadout: OpeningReadout;
   live: LiveEvents;
   award: AwardService;
 }
@@ -106,14 +110,15 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const live = new LiveEvents(db, clock, events, { logger });
   // bids are opened on worker threads, so several large bids use both cores
   const opener = new BidOpener(blobs);
-  const opening = new OpeningService(db, clock, audit, alerts, blobs, certificates, live, opener, custody, config.platformKeyPassphrase, (tenderId) =>
-    renderSignedOpeningRecord(db, keys, tenderId, clock.now()),
-  );
+  const steps = new OpeningSteps(db, clock, audit, live);
+  const remedy = new CustodianRemedy(db, clock, steps, audit, live, blobs, opener, custody);
+  const opening = new OpeningService(db, clock, steps, audit, alerts, certificates, live, opener, remedy, config.platformKeyPassphrase);
+  const openingReadout = new OpeningReadout(db, clock, steps, blobs, opening, (tenderId) => renderSignedOpeningRecord(db, keys, tenderId, clock.now()));
   const award = new AwardService(db, clock, audit, blobs, keys);
-  const services: Services = { audit, alerts, identity, certificates, auth, tenders, custody, uploads, bids, opening, live, award };
+  const services: Services = { audit, alerts, identity, certificates, auth, tenders, custody, uploads, bids, opening, openingReadout, live, award };
 
   registerTenderJobs(registry, () => ({ tenders, uploads, opening }));
-  registerOpeningJobs(registry, () => opening);
+  registerOpeningJobs(registry, () => ({ opening, remedy, readout: openingReadout }));
 
   if (opts.bootstrap ?? true) {
     await ensureOperator(db, identity, audit, {

@@ -1,6 +1,8 @@
 import { systemContext } from '../shared/access';
 import type { JobRegistry } from '../shared/queue/jobs';
 import type { OpeningService } from './opening.service';
+import type { OpeningReadout } from './opening-readout.service';
+import type { CustodianRemedy } from './custodian-remedy';
 
 /** Jobs carry ids only: the content key waits, sealed, in PostgreSQL and never rides in a payload. */
 export const DECRYPT_JOB = { queue: 'opening', name: 'opening.decrypt' } as const;
@@ -12,27 +14,33 @@ export const CUSTODIAN_OPEN_JOB = { queue: 'opening', name: 'opening.custodian-o
 export const DECRYPT_ATTEMPTS = 3;
 export const CUSTODIAN_OPEN_ATTEMPTS = 3;
 
-export function registerOpeningJobs(registry: JobRegistry, opening: () => OpeningService): void {
+export interface OpeningParts {
+  opening: OpeningService;
+  remedy: CustodianRemedy;
+  readout: OpeningReadout;
+}
+
+export function registerOpeningJobs(registry: JobRegistry, parts: () => OpeningParts): void {
   registry.register<{ bidId: string }>({
     ...DECRYPT_JOB,
     attempts: DECRYPT_ATTEMPTS,
     backoffMs: 500,
-    handle: ({ bidId }, job) => opening().decryptBid(bidId, job.attempt >= DECRYPT_ATTEMPTS, systemContext(`job-${job.outboxId}`)),
+    handle: ({ bidId }, job) => parts().opening.decryptBid(bidId, job.attempt >= DECRYPT_ATTEMPTS, systemContext(`job-${job.outboxId}`)),
   });
   registry.register<{ tenderId: string }>({
     ...CLOSE_WINDOW_JOB,
     attempts: 10,
-    handle: ({ tenderId }, job) => opening().closeWindow(tenderId, systemContext(`job-${job.outboxId}`)),
+    handle: ({ tenderId }, job) => parts().opening.closeWindow(tenderId, systemContext(`job-${job.outboxId}`)),
   });
   registry.register<{ tenderId: string }>({
     ...CUSTODIAN_OPEN_JOB,
     attempts: CUSTODIAN_OPEN_ATTEMPTS,
     backoffMs: 500,
-    handle: ({ tenderId }, job) => opening().openWithCustodians(tenderId, job.attempt >= CUSTODIAN_OPEN_ATTEMPTS, systemContext(`job-${job.outboxId}`)),
+    handle: ({ tenderId }, job) => parts().remedy.run(tenderId, job.attempt >= CUSTODIAN_OPEN_ATTEMPTS, systemContext(`job-${job.outboxId}`)),
   });
   registry.register<{ tenderId: string }>({
     ...CLOSE_CONFIRMATIONS_JOB,
     attempts: 10,
-    handle: ({ tenderId }, job) => opening().closeConfirmations(tenderId, systemContext(`job-${job.outboxId}`)),
+    handle: ({ tenderId }, job) => parts().readout.closeConfirmations(tenderId, systemContext(`job-${job.outboxId}`)),
   });
 }

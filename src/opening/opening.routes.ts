@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { RouteTable } from '../shared/http/route';
 import type { OpeningService } from './opening.service';
+import type { OpeningReadout } from './opening-readout.service';
 
 const TenderParams = z.object({ tenderId: z.uuid() });
 const BidParams = z.object({ tenderId: z.uuid(), bidId: z.uuid() });
@@ -14,7 +15,7 @@ const ConfirmBody = z.object({ kind: z.enum(['confirmed', 'disputed']) });
 const ObjectionBody = z.object({ text: z.string().trim().min(2).max(2000) });
 const AnswerBody = z.object({ answer: z.string().trim().min(2).max(2000) });
 
-export function openingRoutes(routes: RouteTable, opening: OpeningService): void {
+export function openingRoutes(routes: RouteTable, { opening, readout }: { opening: OpeningService; readout: OpeningReadout }): void {
   const tag = 'opening';
   const p = '/tenders/:tenderId/opening';
   routes.add({
@@ -44,28 +45,28 @@ export function openingRoutes(routes: RouteTable, opening: OpeningService): void
   routes.add({
     method: 'get', path: `${p}/readings`, tag, access: 'authenticated', params: TenderParams,
     summary: '唱标：投标人、报价、工期、质量、项目负责人与解密结果 (the prices read out, EB 30)',
-    handler: ({ ctx, params }) => opening.readings(ctx, params.tenderId),
+    handler: ({ ctx, params }) => readout.readings(ctx, params.tenderId),
   });
   routes.add({
     method: 'post', path: `${p}/confirmation`, tag, access: ['bidder'], params: TenderParams, body: ConfirmBody, status: 200,
     summary: '确认唱标结果或表示有异议；逾时未确认视为认可 (confirm; silence is acceptance, GP87 42)',
-    handler: ({ ctx, params, body }) => opening.confirm(ctx, params.tenderId, body.kind),
+    handler: ({ ctx, params, body }) => readout.confirm(ctx, params.tenderId, body.kind),
   });
   routes.add({
     method: 'get', path: `${p}/objections`, tag, access: 'authenticated', params: TenderParams,
     summary: '异议及答复 (objections and answers)',
-    handler: ({ ctx, params }) => opening.objections(ctx, params.tenderId),
+    handler: ({ ctx, params }) => readout.objections(ctx, params.tenderId),
   });
   routes.add({
     method: 'post', path: `${p}/objections`, tag, access: ['bidder'], params: TenderParams, body: ObjectionBody,
     summary: '当场提出异议 (raise an objection, TLR 44)',
-    handler: ({ ctx, params, body }) => opening.raiseObjection(ctx, params.tenderId, body.text),
+    handler: ({ ctx, params, body }) => readout.raiseObjection(ctx, params.tenderId, body.text),
   });
   routes.add({
     method: 'post', path: `${p}/objections/:objectionId/answer`, tag, access: ['agency'], params: ObjectionParams, body: AnswerBody,
     status: 200,
     summary: '当场答复异议并记录 (answer an objection, TLR 44 / EB 39)',
-    handler: ({ ctx, params, body }) => opening.answerObjection(ctx, params.tenderId, params.objectionId, body.answer),
+    handler: ({ ctx, params, body }) => readout.answerObjection(ctx, params.tenderId, params.objectionId, body.answer),
   });
   routes.add({
     method: 'post', path: `${p}/pause`, tag, access: ['agency'], params: TenderParams, status: 200,
@@ -80,13 +81,13 @@ export function openingRoutes(routes: RouteTable, opening: OpeningService): void
   routes.add({
     method: 'post', path: `${p}/record`, tag, access: ['agency'], params: TenderParams, status: 200,
     summary: '生成并发布开标记录表（平台签名） (make, sign and publish the opening record, EB 32)',
-    handler: ({ ctx, params }) => opening.publishRecord(ctx, params.tenderId),
+    handler: ({ ctx, params }) => readout.publishRecord(ctx, params.tenderId),
   });
   routes.add({
     method: 'get', path: `${p}/record.pdf`, tag, access: 'authenticated', params: TenderParams, produces: 'application/pdf',
     summary: '开标记录表 PDF (the opening record)',
     handler: async ({ ctx, params, res }) => {
-      const pdf = await opening.recordFile(ctx, params.tenderId, 'pdf');
+      const pdf = await readout.recordFile(ctx, params.tenderId, 'pdf');
       res.type('application/pdf').send(pdf);
     },
   });
@@ -94,13 +95,13 @@ export function openingRoutes(routes: RouteTable, opening: OpeningService): void
     method: 'get', path: `${p}/record.p7s`, tag, access: 'authenticated', params: TenderParams, produces: 'application/pkcs7-signature',
     summary: '开标记录表的平台签名（CMS，可用 openssl cms -verify 核验） (the platform signature of the record)',
     handler: async ({ ctx, params, res }) => {
-      const sig = await opening.recordFile(ctx, params.tenderId, 'signature');
+      const sig = await readout.recordFile(ctx, params.tenderId, 'signature');
       res.type('application/pkcs7-signature').send(sig);
     },
   });
   routes.add({
     method: 'post', path: `${p}/close`, tag, access: ['agency'], params: TenderParams, status: 200,
     summary: '结束开标 (close the opening)',
-    handler: ({ ctx, params }) => opening.close(ctx, params.tenderId),
+    handler: ({ ctx, params }) => readout.close(ctx, params.tenderId),
   });
 }

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { openBuffer } from '../../crypto/envelope';
 import { MINUTE_MS } from '../../src/shared/clock';
-import { REMEDY_MINUTES } from '../../src/opening/opening.service';
+import { REMEDY_MINUTES } from '../../src/opening/custodian-remedy';
 import { createTestApp, runDueJobs, type TestApp } from '../support/app';
 import { bearer, createCustodianMembers, refresh, type Member } from '../support/factories';
 import { keyBody, postKey, world, type Entry } from '../support/opening-world';
