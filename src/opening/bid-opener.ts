@@ -1,10 +1,12 @@
 /**
  * Opens one sealed bid with its content key: decrypts the envelope (AES-256-GCM) into a temporary file, checks the
- * tag, unpacks the package within its limits and checks that its manifest names this tender, section and bidder;
- * the plaintext package is then kept in the blob store for evaluation. Failures that are the bidder's own come back
- * as a code; anything else throws (the job retries it).
+ * tag, verifies the package within its limits (every document inflated and hashed against the manifest, nothing
+ * extracted) and checks that its manifest names this tender, section and bidder; the plaintext package is then kept
+ * in the blob store for evaluation. With a LocalBlobStore the temporary file is made in the store's own scratch space
+ * and moved into place (fsync + rename, no copy); any other store gets it with put. Failures that are the bidder's
+ * own come back as a code; anything else throws (the job retries it).
  *
- * The CPU-heavy part (decrypt + unpack + manifest check, see bid-opener.worker.ts) runs on a small pool of worker
+ * The CPU-heavy part (decrypt + verify + manifest check, see bid-opener.worker.ts) runs on a small pool of worker
  * threads, so many large bids open in parallel without blocking the event loop: at most
  * min(os.availableParallelism(), 4) workers, started lazily, each with one bid at a time, the rest queued. The
  * worker reads the envelope straight from its file when the blob store is a LocalBlobStore; with any other store
@@ -41,6 +43,10 @@ export type ManifestSummary = Pick<Manifest, 'form' | 'documents' | 'tool' | 'ma
 export const MAX_OPENER_WORKERS = 4;
 /** An idle worker stops after this long (a new one starts with the next bid). */
 const IDLE_MS = 60_000;
+/** Prefix of a job's temporary directory. */
+const TEMP_PREFIX = 'gz-open-';
+/** A job directory older than this in the blob store's scratch space was left by a crash: removed at first use. */
+const STALE_TEMP_MS = 24 * 3_600_000;
 
 export interface BidOpenerOptions {
   /** Worker threads at most; default min(os.availableParallelism(), 4). 0 decrypts in this thread. */
@@ -49,6 +55,7 @@ export interface BidOpenerOptions {
 
 export class BidOpener {
   private readonly pool: OpenerPool | null;
+  private staleSwept = false;
 
   constructor(
     private readonly blobs: BlobStore,
@@ -63,7 +70,13 @@ export class BidOpener {
     const envelopePath = this.pool ? this.localPath(bid.blobKey) : null;
     // a missing blob is an error (retried), as blobs.get makes it in the fallback
     if (envelopePath !== null && (await this.blobs.stat(bid.blobKey)) === null) throw BlobNotFound({ key: bid.blobKey });
-    const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'gz-open-'));
+    const local = this.blobs instanceof LocalBlobStore ? this.blobs : null;
+    if (local && !this.staleSwept) {
+      this.staleSwept = true;
+      await local.removeStaleTempDirs(TEMP_PREFIX, STALE_TEMP_MS);
+    }
+    // in the store's scratch space when local, so that the plaintext zip can be moved into place rather than copied
+    const dir = local ? await local.makeTempDir(TEMP_PREFIX) : await fs.promises.mkdtemp(path.join(os.tmpdir(), TEMP_PREFIX));
     try {
       const outcome: PackageOutcome =
         envelopePath !== null
@@ -71,7 +84,9 @@ export class BidOpener {
           : await openSealedPackage(await this.blobs.get(bid.blobKey), contentKey, dir, expected);
       if (!outcome.ok) return outcome;
       const plaintextBlobKey = `opened/${bid.tenderId}/${bid.id}.zip`;
-      await this.blobs.put(plaintextBlobKey, fs.createReadStream(path.join(dir, ZIP_NAME), { highWaterMark: 1 << 20 }));
+      const zipPath = path.join(dir, ZIP_NAME);
+      if (local) await local.adoptFile(plaintextBlobKey, zipPath);
+      else await this.blobs.put(plaintextBlobKey, fs.createReadStream(zipPath, { highWaterMark: 1 << 20 }));
       return { ok: true, plaintextBlobKey, manifest: outcome.manifest };
     } finally {
       await fs.promises.rm(dir, { recursive: true, force: true });

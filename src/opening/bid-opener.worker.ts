@@ -1,7 +1,8 @@
 /**
- * The CPU-heavy half of opening a bid — AES-256-GCM decryption of the envelope into a temporary zip, unpacking it
- * within its limits and checking its manifest — as a function (openSealedPackage) and, when this module is the
- * script of a worker thread started by BidOpener, as that worker's message loop: one job at a time.
+ * The CPU-heavy half of opening a bid — AES-256-GCM decryption of the envelope into a temporary zip, verifying the
+ * package within its limits (every document inflated, counted and hashed against the manifest, nothing extracted) and
+ * checking its manifest — as a function (openSealedPackage) and, when this module is the script of a worker thread
+ * started by BidOpener, as that worker's message loop: one job at a time.
  *
  * Protocol (see BidOpener): the parent posts an OpenJobMessage whose `key` is a transferred 32-byte ArrayBuffer (the
  * content key: memory only, zeroed here once used, never logged); the worker answers with an OpenJobReply carrying
@@ -12,7 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { EnvelopeError, decryptStream } from '../../crypto/envelope';
-import { PackageError, unpackBid } from '../../crypto/package';
+import { PackageError, verifyBid } from '../../crypto/package';
 import type { ManifestSummary } from './bid-opener';
 
 /** workerData that marks a thread as a bid-opener worker (so importing this module elsewhere starts nothing). */
@@ -32,12 +33,12 @@ export interface Expected {
   creditCode: string;
 }
 
-/** The file names used inside a job directory. */
+/** The plaintext zip's name inside a job directory. */
 export const ZIP_NAME = 'bid.zip';
-const FILES_DIR = 'files';
 
 /**
- * Decrypts `input` with `contentKey` into `<dir>/bid.zip`, unpacks it into `<dir>/files` and checks its manifest.
+ * Decrypts `input` with `contentKey` into `<dir>/bid.zip`, verifies the package (verifyBid: the checks of unpackBid,
+ * without writing the documents out) and checks its manifest.
  * Bidder faults (EnvelopeError, PackageError, a manifest for another tender, section or bidder) come back as a
  * code; anything else throws. `dir` must exist; the caller removes it. `contentKey` is not modified.
  */
@@ -45,7 +46,7 @@ export async function openSealedPackage(input: NodeJS.ReadableStream, contentKey
   try {
     const zipPath = path.join(dir, ZIP_NAME);
     await decryptStream(input, fs.createWriteStream(zipPath, { mode: 0o600, highWaterMark: CHUNK }), { contentKey });
-    const manifest = await unpackBid(zipPath, path.join(dir, FILES_DIR));
+    const manifest = await verifyBid(zipPath);
     if (manifest.tenderId !== expected.tenderId || manifest.sectionId !== expected.sectionId || manifest.bidder.creditCode !== expected.creditCode) {
       return { ok: false, code: 'MANIFEST_MISMATCH' };
     }
@@ -62,7 +63,7 @@ export interface OpenJobMessage extends Expected {
   id: number;
   /** The envelope file (a LocalBlobStore blob), read here. */
   envelopePath: string;
-  /** An existing, empty directory for the plaintext zip and the unpacked files; the parent removes it. */
+  /** An existing, empty directory for the plaintext zip; the parent stores the zip and removes the directory. */
   dir: string;
   /** The 32-byte content key, transferred (detached in the parent). */
   key: ArrayBuffer;
