@@ -9,6 +9,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
 import yazl from 'yazl';
 import { PackageError } from './errors';
 import { BIDTOOL_VERSION, loadOrCreateToolSerial, machineFingerprint } from './machine';
@@ -39,6 +41,15 @@ export interface PackOptions {
 
 const ENTRY_MODE = 0o100644;
 
+/** How much of a document is deflated to judge whether deflating it is worth it. */
+const SAMPLE_BYTES = 1024 * 1024;
+/** Smaller documents are deflated without asking: inflating them costs next to nothing. */
+const SAMPLE_MIN_BYTES = 64 * 1024;
+/** Deflate must save at least this share of the sample, or the document is stored as it is. */
+const MIN_DEFLATE_SAVING = 0.03;
+
+const deflateRaw = promisify(zlib.deflateRaw);
+
 /**
  * Packs the documents and returns the manifest written. Without `manifest.tool`,
  * the tool is this bidtool with the installation serial from ~/.bidtool/serial.
@@ -62,14 +73,15 @@ export async function packBid(opts: PackOptions): Promise<Manifest> {
   await fs.promises.mkdir(path.dirname(outPath), { recursive: true });
   const tmpPath = path.join(path.dirname(outPath), `.${path.basename(outPath)}.${randomBytes(6).toString('hex')}.tmp`);
   try {
-    let manifest = await writeZip(tmpPath, draft, opts.files, now, new Set());
+    const stored = await incompressibleDocuments(opts.files);
+    let manifest = await writeZip(tmpPath, draft, opts.files, now, stored);
     // A document that compresses better than the unpack ratio limit (a blank
     // scanned page saved as BMP…) would make the package look like a zip bomb:
     // pack again with such documents stored uncompressed.
-    const stored = await highRatioEntries(tmpPath);
-    if (stored.size > 0) {
+    const bombs = await highRatioEntries(tmpPath);
+    if (bombs.size > 0) {
       await fs.promises.rm(tmpPath, { force: true });
-      manifest = await writeZip(tmpPath, draft, opts.files, now, stored);
+      manifest = await writeZip(tmpPath, draft, opts.files, now, new Set([...stored, ...bombs]));
     }
     // Self-check with the reader's rules (names, limits, ratios, listing) before the package replaces anything.
     await readManifest(tmpPath);
@@ -135,6 +147,30 @@ async function writeZip(file: string, draft: Manifest, files: PackFile[], now: D
     await fh.close();
   }
   return manifest;
+}
+
+/**
+ * The documents not worth deflating: those whose first SAMPLE_BYTES deflate by less than MIN_DEFLATE_SAVING (PDFs of
+ * scans, JPEGs, archives, already-encrypted data). They are stored as they are: deflate would only wrap them in
+ * stored blocks, which every opening of the bid then has to inflate for nothing. Readers handle both methods, so
+ * packages from versions that deflated everything open as before.
+ */
+async function incompressibleDocuments(files: PackFile[]): Promise<Set<string>> {
+  const stored = new Set<string>();
+  const buf = Buffer.allocUnsafe(SAMPLE_BYTES);
+  for (const f of files) {
+    const fh = await fs.promises.open(f.sourcePath, 'r');
+    let n: number;
+    try {
+      n = (await fh.read(buf, 0, SAMPLE_BYTES, 0)).bytesRead;
+    } finally {
+      await fh.close();
+    }
+    if (n < SAMPLE_MIN_BYTES) continue;
+    const deflated = await deflateRaw(buf.subarray(0, n));
+    if (deflated.length > n * (1 - MIN_DEFLATE_SAVING)) stored.add(f.path);
+  }
+  return stored;
 }
 
 async function checkFiles(files: PackFile[]): Promise<void> {

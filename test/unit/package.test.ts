@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
+import yauzl from 'yauzl';
 import yazl from 'yazl';
 import { runBidtool } from '../../crypto/cli/bidtool';
 import type { CliContext } from '../../crypto/cli/context';
@@ -233,6 +234,18 @@ async function settledFdCount(atMost: number): Promise<number> {
   return count();
 }
 
+/** Each entry's compression method (0 stored, 8 deflated), by name, from the central directory. */
+async function compressionMethods(zipPath: string): Promise<Map<string, number>> {
+  const zip = await yauzl.openPromise(zipPath, { lazyEntries: true, decodeStrings: true });
+  const methods = new Map<string, number>();
+  try {
+    for await (const entry of zip.eachEntry()) methods.set(entry.fileName, entry.compressionMethod);
+  } finally {
+    zip.close();
+  }
+  return methods;
+}
+
 function listTree(dir: string): string[] {
   return (fs.readdirSync(dir, { recursive: true }) as string[]).map((p) => p.split(path.sep).join('/')).sort();
 }
@@ -374,6 +387,34 @@ describe('bid package (投标文件包)', function () {
       assert.deepEqual(listTree(out), [...new Set(expected)].sort());
 
       assert.deepEqual(await readManifest(zipPath), packed);
+    });
+
+    it('when a document does not compress, then it is stored as it is; the others are deflated; both unpack', async function () {
+      const zipPath = fresh('stored.zip');
+      await packBid({ outPath: zipPath, manifest: stated(), files });
+      assert.deepEqual(
+        Object.fromEntries(await compressionMethods(zipPath)),
+        {
+          '投标函.txt': 8, // too small to judge: deflated
+          '技术标/施工组织设计/第一章 总体部署.txt': 8,
+          '商务标/已标价工程量清单.xlsx': 0, // random bytes
+          '资格审查/空白页.txt': 8,
+          '资格审查/扫描件.bmp': 0, // beyond the ratio limit
+          [MANIFEST_NAME]: 8,
+        },
+      );
+      const out = fresh('out');
+      await unpackBid(zipPath, out);
+      assert.ok(fs.readFileSync(path.join(out, '商务标', '已标价工程量清单.xlsx')).equals(contents.get('商务标/已标价工程量清单.xlsx')!));
+      // a package as earlier versions made them (everything deflated but what exceeds the ratio limit) still opens
+      const old = fresh('old.zip');
+      const m = await readManifest(zipPath);
+      await yazlZip(old, [
+        ...[...contents].map(([name, data]) => ({ name, data, compressionLevel: name.endsWith('.bmp') ? 0 : 6 })),
+        { name: MANIFEST_NAME, data: json(m) },
+      ]);
+      assert.equal((await compressionMethods(old)).get('商务标/已标价工程量清单.xlsx'), 8);
+      assert.deepEqual(await verifyBid(old), m);
     });
 
     it('when the ID number is invalid, then packBid refuses with MANIFEST_INVALID and writes nothing', async function () {
