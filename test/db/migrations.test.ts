@@ -40,6 +40,8 @@ const PLATFORM_TABLES = [
   'awards',
   'contracts',
   'alerts',
+  'calendar_years',
+  'calendar_days',
 ].sort();
 
 /** knex's own bookkeeping, which survives a full rollback. */
