@@ -21,6 +21,7 @@ import { bidRoutes } from './bids/bids.routes';
 import { liveRoutes, redactAccessToken } from './live/live.routes';
 import { openingRoutes } from './opening/opening.routes';
 import { awardRoutes } from './award/award.routes';
+import { calendarRoutes } from './calendar/calendar.routes';
 
 export const VERSION = '0.1.0';
 
@@ -36,6 +37,7 @@ export function buildRouteTable(ctx: AppContext): RouteTable {
   liveRoutes(routes, { live: services.live, auth: services.auth });
   openingRoutes(routes, { opening: services.opening, readout: services.openingReadout });
   awardRoutes(routes, services.award);
+  calendarRoutes(routes, services.calendar);
 
   routes.add({
     method: 'get', path: '/time', tag: 'platform', access: 'public',

@@ -31,6 +31,7 @@ import { BidOpener } from './opening/bid-opener';
 import { registerTenderJobs } from './tenders/tenders.jobs';
 import { LiveEvents } from './live/live.service';
 import { AwardService } from './award/award.service';
+import { CalendarService } from './calendar/calendar.service';
 
 export interface Services {
   audit: AuditService;
@@ -46,6 +47,7 @@ export interface Services {
   openingReadout: OpeningReadout;
   live: LiveEvents;
   award: AwardService;
+  calendar: CalendarService;
 }
 
 export interface AppContext {
@@ -103,6 +105,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const tokens = new TokenSigner(keys.tokenSecret, clock, config.tokenTtlSeconds);
   const auth = new AuthService(db, clock, audit, certificates, tokens, config.loginChallengeTtlSeconds);
   const alerts = new AlertsService(db, clock, audit);
+  const calendar = new CalendarService(db, clock, audit, alerts);
   const custody = new CustodyService(db, clock, audit, alerts, certificates, config.platformKeyPassphrase);
   const tenders = new TenderService(db, clock, audit, blobs, custody);
   const uploads = new BidUploadService(db, clock, audit, blobs, certificates, keys, config.bidMaxBytes);
@@ -115,7 +118,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const opening = new OpeningService(db, clock, steps, audit, alerts, certificates, live, opener, remedy, config.platformKeyPassphrase);
   const openingReadout = new OpeningReadout(db, clock, steps, blobs, opening, (tenderId) => renderSignedOpeningRecord(db, keys, tenderId, clock.now()));
   const award = new AwardService(db, clock, audit, blobs, keys);
-  const services: Services = { audit, alerts, identity, certificates, auth, tenders, custody, uploads, bids, opening, openingReadout, live, award };
+  const services: Services = { audit, alerts, identity, certificates, auth, tenders, custody, uploads, bids, opening, openingReadout, live, award, calendar };
 
   registerTenderJobs(registry, () => ({ tenders, uploads, opening }));
   registerOpeningJobs(registry, () => ({ opening, remedy, readout: openingReadout }));

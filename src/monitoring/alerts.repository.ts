@@ -73,4 +73,18 @@ export const alertsRepository = {
     const r = await db('alerts').where({ id }).first();
     return r ? alert(r) : null;
   },
+
+  /**
+   * The newest alert of `rule` not yet disposed of (open, acknowledged or under investigation) whose evidence field
+   * `field` equals `value`: a condition that persists (e.g. a missing calendar year) is alerted once, not per request.
+   */
+  async findStanding(db: Runner, rule: string, field: string, value: string | number): Promise<Alert | null> {
+    const r = await db('alerts')
+      .where({ rule })
+      .whereIn('status', ['open', 'acknowledged', 'investigating'])
+      .whereRaw(`evidence->'fields'->>? = ?`, [field, String(value)])
+      .orderBy('raised_at', 'desc')
+      .first();
+    return r ? alert(r) : null;
+  },
 };
