@@ -98,6 +98,8 @@ describe('authorization: every route, every role, foreign organisations', () => 
       objectionId: '00000000-0000-4000-8000-000000000003',
       bidId: '00000000-0000-4000-8000-000000000002',
       alertId: '00000000-0000-4000-8000-000000000004',
+      // a year with no published schedule: 404 past the gate
+      year: '2031',
     };
     return path.replace(/:([A-Za-z0-9_]+)/g, (_m, name: string) => {
       assert.ok(values[name], `no fixture for path parameter :${name} — extend this test`);
@@ -215,6 +217,9 @@ describe('authorization: every route, every role, foreign organisations', () => 
     await check('post', '/auth/password-login', await t.http.post('/api/v1/auth/password-login').send({ username: 'admin', password: 'operator-password-for-tests' }));
     await check('post', '/certificates', await t.http.post('/api/v1/certificates').set(bearer(loggedIn.body.token)).send({ csrPem: createCsr(generateRsaKeyPair(), { commonName: 'q' }), usage: 'encryption' }));
     await check('post', '/certificates/:serial/revoke', await t.http.post(`/api/v1/certificates/${enrolled.body.encryption.serialHex}/revoke`).set(bearer(loggedIn.body.token)).send({ reason: 'superseded' }));
+    await check('post', '/calendar/years', await t.http.post('/api/v1/calendar/years').set(bearer(op)).send({
+      year: 2031, notice: '国务院办公厅关于2031年部分节假日安排的通知', holidays: [{ from: '2031-01-01', to: '2031-01-01', name: '元旦' }], workdays: [],
+    }));
     await check('post', '/dev/clock', await t.http.post('/api/v1/dev/clock').set(bearer(op)).send({ at: t.clock.now().toISOString() }));
     await check('post', '/auth/logout', await t.http.post('/api/v1/auth/logout').set(bearer(loggedIn.body.token)));
 
