@@ -22,6 +22,7 @@ import { liveRoutes, redactAccessToken } from './live/live.routes';
 import { openingRoutes } from './opening/opening.routes';
 import { awardRoutes } from './award/award.routes';
 import { calendarRoutes } from './calendar/calendar.routes';
+import { depositRoutes } from './deposits/deposits.routes';
 
 export const VERSION = '0.1.0';
 
@@ -38,6 +39,7 @@ export function buildRouteTable(ctx: AppContext): RouteTable {
   openingRoutes(routes, { opening: services.opening, readout: services.openingReadout });
   awardRoutes(routes, services.award);
   calendarRoutes(routes, services.calendar);
+  depositRoutes(routes, { deposits: services.deposits, credits: services.credits, sla: services.sla });
 
   routes.add({
     method: 'get', path: '/time', tag: 'platform', access: 'public',
@@ -121,7 +123,16 @@ export function buildApp(ctx: AppContext): Express {
   const routes = buildRouteTable(ctx);
   const openapi = buildOpenApi(routes, VERSION);
   const api = express.Router();
-  api.use(express.json({ limit: ctx.config.maxJsonBytes, strict: true }));
+  api.use(
+    express.json({
+      limit: ctx.config.maxJsonBytes,
+      strict: true,
+      // the bank signs the exact bytes of its notifications: keep them for the signature check
+      verify: (req, _res, buf) => {
+        if (req.url?.startsWith('/bank/')) (req as { rawBody?: Buffer }).rawBody = buf;
+      },
+    }),
+  );
   api.use(authenticate((token) => ctx.services.auth.verifyToken(token)));
   api.get('/openapi.json', (_req, res) => {
     res.json(openapi);

@@ -79,6 +79,19 @@ export const configKeys = {
   TRUST_PROXY: key(bool.default(false), 'Trust X-Forwarded-For (behind a reverse proxy) for client addresses.'),
   BID_MAX_BYTES: key(int(1024, 64 * 1024 ** 3).default(4 * 1024 ** 3), 'Largest sealed bid (envelope) accepted, in bytes.'),
   MAX_JSON_BYTES: key(int(1024, 1_073_741_824).default(1_048_576), 'Largest JSON request body.'),
+  BANK_URL: key(
+    z.string().url().optional(),
+    'The bank gateway (银企直连; `npm run bank:sim` locally). Unset: deposit accounts are refused and refunds wait for a bank.',
+  ),
+  BANK_TIMEOUT_MS: key(int(100, 600_000).default(5000), 'How long a call to the bank may take before it counts as unanswered (and is retried with the same key).'),
+  BANK_NOTIFY_SECRET: key(
+    z.string().min(16).default('dev-only-bank-secret-change-me'),
+    'HMAC secret shared with the bank: signs its credit notifications. Must be changed in production.',
+  ),
+  DEPOSIT_INTEREST_RATE_BP: key(
+    int(0, 10_000).default(35),
+    'Interest paid with a refunded deposit, basis points a year (35 = 0.35%, the demand-deposit rate), actual days / 360.',
+  ),
 } as const;
 
 type Keys = typeof configKeys;
@@ -105,6 +118,7 @@ export interface Config {
   trustProxy: boolean;
   maxJsonBytes: number;
   bidMaxBytes: number;
+  bank: { url?: string; timeoutMs: number; notifySecret: string; interestRateBp: number };
 }
 
 export class ConfigError extends Error {}
@@ -129,6 +143,9 @@ export function loadConfig(overrides: Partial<Record<keyof Keys, string>> = {}):
   if (r.NODE_ENV === 'production' && r.PLATFORM_KEY_PASSPHRASE === configKeys.PLATFORM_KEY_PASSPHRASE.schema.parse(undefined)) {
     throw new ConfigError('PLATFORM_KEY_PASSPHRASE must be set in production.');
   }
+  if (r.NODE_ENV === 'production' && r.BANK_NOTIFY_SECRET === configKeys.BANK_NOTIFY_SECRET.schema.parse(undefined)) {
+    throw new ConfigError('BANK_NOTIFY_SECRET must be set in production.');
+  }
   const dataDir = path.resolve(r.DATA_DIR);
   return {
     env: r.NODE_ENV,
@@ -151,6 +168,7 @@ export function loadConfig(overrides: Partial<Record<keyof Keys, string>> = {}):
     trustProxy: r.TRUST_PROXY,
     maxJsonBytes: r.MAX_JSON_BYTES,
     bidMaxBytes: r.BID_MAX_BYTES,
+    bank: { url: r.BANK_URL, timeoutMs: r.BANK_TIMEOUT_MS, notifySecret: r.BANK_NOTIFY_SECRET, interestRateBp: r.DEPOSIT_INTEREST_RATE_BP },
   };
 }
 

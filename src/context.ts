@@ -32,6 +32,15 @@ import { registerTenderJobs } from './tenders/tenders.jobs';
 import { LiveEvents } from './live/live.service';
 import { AwardService } from './award/award.service';
 import { CalendarService } from './calendar/calendar.service';
+import { HttpBankGateway } from './bank/http-gateway';
+import { DepositReleases } from './deposits/deposit-releases';
+import { refundDueDates } from './deposits/refund-due';
+import { CreditService } from './deposits/credits.service';
+import { DepositService } from './deposits/deposits.service';
+import { RefundService } from './deposits/refunds.service';
+import { ReconciliationService } from './deposits/reconciliation.service';
+import { SlaReportService } from './deposits/sla-report';
+import { registerDepositJobs } from './deposits/deposits.jobs';
 
 export interface Services {
   audit: AuditService;
@@ -48,6 +57,11 @@ export interface Services {
   live: LiveEvents;
   award: AwardService;
   calendar: CalendarService;
+  deposits: DepositService;
+  credits: CreditService;
+  refunds: RefundService;
+  reconciliation: ReconciliationService;
+  sla: SlaReportService;
 }
 
 export interface AppContext {
@@ -106,22 +120,31 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const auth = new AuthService(db, clock, audit, certificates, tokens, config.loginChallengeTtlSeconds);
   const alerts = new AlertsService(db, clock, audit);
   const calendar = new CalendarService(db, clock, audit, alerts);
+  // the bank (银企直连): unset, deposit accounts are refused and refunds wait for one
+  const bank = config.bank.url ? new HttpBankGateway({ baseUrl: config.bank.url, timeoutMs: config.bank.timeoutMs }) : null;
+  const releases = new DepositReleases(clock, audit, refundDueDates(calendar));
+  const deposits = new DepositService(db, clock, audit, blobs, bank);
+  const credits = new CreditService(db, clock, audit, alerts, releases, config.bank.notifySecret);
+  const refunds = new RefundService(db, clock, audit, alerts, blobs, bank, config.bank.interestRateBp);
+  const reconciliation = new ReconciliationService(db, clock, audit, alerts, credits, bank);
+  const sla = new SlaReportService(db, clock);
   const custody = new CustodyService(db, clock, audit, alerts, certificates, config.platformKeyPassphrase);
-  const tenders = new TenderService(db, clock, audit, blobs, custody);
+  const tenders = new TenderService(db, clock, audit, blobs, custody, releases);
   const uploads = new BidUploadService(db, clock, audit, blobs, certificates, keys, config.bidMaxBytes);
-  const bids = new BidService(db, clock, audit);
+  const bids = new BidService(db, clock, audit, releases);
   const live = new LiveEvents(db, clock, events, { logger });
   // bids are opened on worker threads, so several large bids use both cores
   const opener = new BidOpener(blobs);
   const steps = new OpeningSteps(db, clock, audit, live);
   const remedy = new CustodianRemedy(db, clock, steps, audit, live, blobs, opener, custody);
-  const opening = new OpeningService(db, clock, steps, audit, alerts, certificates, live, opener, remedy, config.platformKeyPassphrase);
+  const opening = new OpeningService(db, clock, steps, audit, alerts, certificates, live, opener, remedy, config.platformKeyPassphrase, releases);
   const openingReadout = new OpeningReadout(db, clock, steps, blobs, opening, (tenderId) => renderSignedOpeningRecord(db, keys, tenderId, clock.now()));
-  const award = new AwardService(db, clock, audit, blobs, keys);
-  const services: Services = { audit, alerts, identity, certificates, auth, tenders, custody, uploads, bids, opening, openingReadout, live, award, calendar };
+  const award = new AwardService(db, clock, audit, blobs, keys, releases);
+  const services: Services = { audit, alerts, identity, certificates, auth, tenders, custody, uploads, bids, opening, openingReadout, live, award, calendar, deposits, credits, refunds, reconciliation, sla };
 
   registerTenderJobs(registry, () => ({ tenders, uploads, opening }));
   registerOpeningJobs(registry, () => ({ opening, remedy, readout: openingReadout }));
+  registerDepositJobs(registry, () => ({ refunds, reconciliation }));
 
   if (opts.bootstrap ?? true) {
     await ensureOperator(db, identity, audit, {
@@ -148,6 +171,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     async startJobs() {
       if (jobsStarted) return;
       jobsStarted = true;
+      await reconciliation.schedule(); // the nightly statement check, once whatever the number of instances
       await queue.startWorkers();
       dispatcher.start();
     },

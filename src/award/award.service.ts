@@ -18,6 +18,7 @@ import { formatYuan } from '../shared/money';
 import { addShanghaiDays, shanghaiDayNumber, startOfShanghaiDay } from '../shared/time';
 import type { AuditService } from '../monitoring/audit.service';
 import type { PlatformKeys } from '../identity/platform-keys';
+import type { DepositReleases } from '../deposits/deposit-releases';
 import { identityRepository } from '../identity/identity.repository';
 import { tendersRepository, type Section, type Tender } from '../tenders/tenders.repository';
 import { openingRepository } from '../opening/opening.repository';
@@ -79,6 +80,8 @@ export class AwardService {
     private readonly audit: AuditService,
     private readonly blobs: BlobStore,
     private readonly keys: PlatformKeys,
+    /** Deposits released by the award notice (losers) and the contract (the winner): TLR 57, GP87 38. */
+    private readonly releases: DepositReleases,
   ) {}
 
   // ---- access -------------------------------------------------------------------------------------------------
@@ -117,13 +120,7 @@ export class AwardService {
   }
 
   private async releaseDeposit(trx: Runner, ctx: ActionContext, s: Scope, bid: { id: string; bidderOrgId: string }, reason: 'award-notice' | 'contract-signed') {
-    await this.audit.append(trx, ctx, {
-      action: 'deposit.release',
-      objectType: 'bid',
-      objectId: bid.id,
-      tenderId: s.tender.id,
-      payload: { bidderOrgId: bid.bidderOrgId, sectionId: s.section.id, reason },
-    });
+    await this.releases.release(trx, ctx, { tenderId: s.tender.id, sectionId: s.section.id, bidderOrgId: bid.bidderOrgId, bidId: bid.id, reason });
   }
 
   // ---- evaluation ---------------------------------------------------------------------------------------------

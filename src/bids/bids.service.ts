@@ -9,6 +9,7 @@ import { NotFound } from '../shared/errors';
 import { formatShanghai } from '../shared/time';
 import { renderSimplePdf } from '../documents/pdf';
 import type { AuditService } from '../monitoring/audit.service';
+import type { DepositReleases } from '../deposits/deposit-releases';
 import { identityRepository } from '../identity/identity.repository';
 import { tendersRepository } from '../tenders/tenders.repository';
 import { BidAfterDeadline, BidNotCurrent } from './bids.errors';
@@ -20,6 +21,8 @@ export class BidService {
     private readonly db: Db,
     private readonly clock: Clock,
     private readonly audit: AuditService,
+    /** A withdrawal before the deadline releases the deposit (TLR 35; GP87 38). */
+    private readonly releases: DepositReleases,
   ) {}
 
   private async own(ctx: ActionContext, bidId: string): Promise<Bid> {
@@ -90,6 +93,7 @@ export class BidService {
         tenderId: bid.tenderId,
         payload: { sectionId: bid.sectionId, bidderOrgId: actor.orgId },
       });
+      await this.releases.release(trx, ctx, { tenderId: bid.tenderId, sectionId: bid.sectionId, bidderOrgId: actor.orgId, bidId: bid.id, reason: 'withdrawal' });
       return bidView((await repo.findBid(trx, bid.id))!);
     });
   }

@@ -12,6 +12,7 @@ import { requireActor, type ActionContext } from '../shared/access';
 import { formatYuan } from '../shared/money';
 import type { BlobStore } from '../shared/blobs';
 import { identityRepository } from '../identity/identity.repository';
+import { depositStatusLabels } from '../deposits/deposits.service';
 import type { OpeningSteps } from './opening-steps';
 import type { OpeningService } from './opening.service';
 import { NotABidder, ObjectionNotFound, ObjectionPeriodRunning, ObjectionsUnanswered, ObjectionWindowClosed, OpeningWrongState } from './opening.errors';
@@ -42,6 +43,7 @@ export class OpeningReadout {
     const decryptions = new Map((await repo.decryptions(this.db, t.id)).map((d) => [d.bidId, d]));
     const orgs = await identityRepository.listOrganisations(this.db, { ids: bids.map((b) => b.bidderOrgId) });
     const confirmations = await repo.confirmations(this.db, t.id);
+    const deposit = await depositStatusLabels(this.db, t.id);
     return bids.map((b) => {
       const d = decryptions.get(b.id);
       const form = d?.manifest?.form as Manifest['form'] | undefined;
@@ -57,6 +59,7 @@ export class OpeningReadout {
         durationDays: form?.durationDays ?? null,
         quality: form?.quality ?? null,
         projectManager: form?.projectManager.name ?? null,
+        deposit: deposit(b.sectionId, b.bidderOrgId),
         confirmation: confirmations.find((c) => c.bidderOrgId === b.bidderOrgId)?.kind ?? null,
       };
     });

@@ -8,6 +8,7 @@ import { identityRepository } from '../identity/identity.repository';
 import { tendersRepository } from '../tenders/tenders.repository';
 import { renderOpeningRecord, type OpeningRecordData } from '../documents/opening-record';
 import { signDocument } from '../documents/document-signature';
+import { depositStatusLabels } from '../deposits/deposits.service';
 import { openingRepository as repo } from './opening.repository';
 
 export async function gatherOpeningRecord(db: Runner, tenderId: string, now: Date): Promise<OpeningRecordData> {
@@ -18,6 +19,7 @@ export async function gatherOpeningRecord(db: Runner, tenderId: string, now: Dat
   const decryptions = new Map((await repo.decryptions(db, tenderId)).map((d) => [d.bidId, d]));
   const signIns = await repo.signIns(db, tenderId);
   const confirmations = await repo.confirmations(db, tenderId);
+  const deposit = await depositStatusLabels(db, tenderId);
   const objections = await repo.objections(db, tenderId);
   const orgIds = [...new Set([t.agencyOrgId, t.tendererOrgId, ...bids.map((b: { bidder_org_id: string }) => b.bidder_org_id), ...objections.map((x) => x.bidderOrgId)])];
   const orgs = new Map((await identityRepository.listOrganisations(db, { ids: orgIds })).map((x) => [x.id, x]));
@@ -57,8 +59,7 @@ export async function gatherOpeningRecord(db: Runner, tenderId: string, now: Dat
         durationDays: form?.durationDays ?? null,
         quality: form?.quality ?? null,
         projectManager: form?.projectManager?.name ?? null,
-        // the deposits work fills this in from the bank's records at the opening
-        deposit: null,
+        deposit: deposit(b.section_id, b.bidder_org_id),
         confirmation: kind === 'confirmed' || kind === 'disputed' || kind === 'deemed' ? kind : null,
       };
     }),

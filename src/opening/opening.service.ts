@@ -19,6 +19,7 @@ import type { AlertsService } from '../monitoring/alerts.service';
 import type { LiveEvents } from '../live/live.service';
 import type { BidOpener } from './bid-opener';
 import type { CustodianRemedy } from './custodian-remedy';
+import type { DepositReleases } from '../deposits/deposit-releases';
 import type { OpeningSteps } from './opening-steps';
 import type { CertificateService } from '../identity/certificates.service';
 import { identityRepository } from '../identity/identity.repository';
@@ -57,6 +58,8 @@ export class OpeningService {
     private readonly opener: BidOpener,
     private readonly remedy: CustodianRemedy,
     private readonly passphrase: string,
+    /** Deposits released by the opening's outcomes (EB 31, TLR 44) and by the deadline (no bid). */
+    private readonly releases: DepositReleases,
   ) {}
 
   // ---- the deadline -------------------------------------------------------------------------------------------
@@ -66,6 +69,7 @@ export class OpeningService {
     await this.steps.tx(tenderId, async (trx) => {
       if (!(await repo.insert(trx, tenderId, 'signing-in', this.clock.now()))) return;
       await this.steps.note(trx, ctx, tenderId, 'opening.begin', { state: 'signing-in' });
+      await this.releases.releaseWithoutBid(trx, ctx, tenderId);
     });
   }
 
@@ -276,18 +280,14 @@ export class OpeningService {
         sections: sectionOutcomes,
       });
       // deposits are released for every bidder of a failed section, and for bids withdrawn through no fault of the
-      // bidder (the deposits work pays them within two working days)
+      // bidder (refunded within two working days); a bid revoked through its bidder's fault forfeits its deposit
+      // (TLR 35; EB 31)
       for (const x of outcomes) {
         const sectionFailed = sectionOutcomes.find((s) => s.sectionId === x.bid.sectionId)!.failed;
-        if (sectionFailed || x.outcome === 'withdrawn') {
-          await this.audit.append(trx, ctx, {
-            action: 'deposit.release',
-            objectType: 'bid',
-            objectId: x.bid.id,
-            tenderId,
-            payload: { bidderOrgId: x.bid.bidderOrgId, sectionId: x.bid.sectionId, reason: sectionFailed ? 'failed-opening' : 'withdrawn-not-bidder-fault' },
-          });
-        }
+        const who = { tenderId, sectionId: x.bid.sectionId, bidderOrgId: x.bid.bidderOrgId, bidId: x.bid.id };
+        if (sectionFailed) await this.releases.release(trx, ctx, { ...who, reason: 'failed-opening' });
+        else if (x.outcome === 'withdrawn') await this.releases.release(trx, ctx, { ...who, reason: 'withdrawn-not-bidder-fault' });
+        else if (x.outcome === 'revoked') await this.releases.forfeit(trx, ctx, { ...who, reason: 'revoked-after-deadline' });
       }
       if (allFailed) {
         await this.steps.transition(trx, ctx, tenderId, 'decrypting', 'failed', { section_outcomes: sectionOutcomes, retender_required: true });

@@ -14,6 +14,7 @@ import { formatShanghai } from '../shared/time';
 import type { BlobStore } from '../shared/blobs';
 import { enqueueInTrx } from '../shared/queue/outbox.repository';
 import type { AuditService } from '../monitoring/audit.service';
+import type { DepositReleases } from '../deposits/deposit-releases';
 import { identityRepository } from '../identity/identity.repository';
 import {
   CustodiansInvalid,
@@ -80,6 +81,8 @@ export class TenderService {
     private readonly audit: AuditService,
     private readonly blobs: BlobStore,
     private readonly custody: CustodyService,
+    /** Terminating a tender releases every deposit paid for it (TLR 31; GP87 29). */
+    private readonly releases: DepositReleases,
   ) {}
 
   // ---- access -------------------------------------------------------------------------------------------------
@@ -350,6 +353,7 @@ export class TenderService {
         tenderId: id,
         payload: { reason, previousStatus: t.status },
       });
+      await this.releases.releaseTender(trx, ctx, id, 'tender-terminated');
     });
     return this.get(ctx, id);
   }

@@ -301,9 +301,13 @@ describe('bank simulator', function () {
       });
     }
 
-    it('when the payout is more than the virtual account holds, then it fails with INSUFFICIENT_FUNDS', async function () {
+    it('when the payout is more than the virtual account holds with its interest, then it fails with INSUFFICIENT_FUNDS', async function () {
       const accountNo = await fundedAccount(sim, gw, 5_000);
-      const req = refund(accountNo, 5_001);
+      // principal plus interest (up to 1% of the balance) is paid; beyond that the money is not there
+      const withInterest = refund(accountNo, 5_050);
+      await gw.transfer(withInterest);
+      assert.equal((await settled(gw, withInterest.idempotencyKey)).state, 'succeeded');
+      const req = refund(accountNo, 1);
       await gw.transfer(req);
       const done = await settled(gw, req.idempotencyKey);
       assert.deepEqual([done.state, done.failureCode], ['failed', 'INSUFFICIENT_FUNDS']);

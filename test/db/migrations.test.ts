@@ -40,6 +40,11 @@ const PLATFORM_TABLES = [
   'awards',
   'contracts',
   'alerts',
+  'deposit_accounts',
+  'deposit_credits',
+  'bank_notification_nonces',
+  'deposit_releases',
+  'refunds',
   'calendar_years',
   'calendar_days',
 ].sort();

@@ -33,7 +33,7 @@ export interface TestApp {
  * `restartable`: on the embedded default, keep the database in a directory rather than in memory, so that
  * `restartTestApp` can stop the platform and start it again on the same data.
  */
-export async function createTestApp(label: string, opts: { logs?: string[]; restartable?: boolean } = {}): Promise<TestApp> {
+export async function createTestApp(label: string, opts: { logs?: string[]; restartable?: boolean; bank?: Partial<Config['bank']> } = {}): Promise<TestApp> {
   const { config: migrated, db } = await createMigratedDatabase(label);
   await db.destroy();
   const dbConfig =
@@ -46,6 +46,7 @@ export async function createTestApp(label: string, opts: { logs?: string[]; rest
     blobDir,
     adminPassword: ADMIN_PASSWORD,
     redis: { ...dbConfig.redis, prefix: redisPrefix(label) },
+    bank: { ...dbConfig.bank, ...opts.bank },
   };
   const clock = new ControllableClock();
   clock.freeze(T0);

@@ -179,14 +179,14 @@ export class SimBank {
     this.settleTimers.set(key, timer);
   }
 
-  /** Pays or refuses a pending payout, once: the payee's account state first, then the virtual account's funds. */
+  /** Pays or refuses a pending payout, once (see interestAllowanceFen for the funds rule): the payee's account state first, then the virtual account's funds. */
   private settle(key: string): void {
     const payout = this.ledger.payouts.get(key);
     if (!payout || payout.status.state !== 'pending') return;
     const req = payout.request;
     const settledAt = this.clock.now().toISOString();
     const failureCode =
-      this.faults.payeeFailure(req.toAccountNo) ?? (this.ledger.balanceFen(req.fromAccountNo) < req.amountFen ? 'INSUFFICIENT_FUNDS' : null);
+      this.faults.payeeFailure(req.toAccountNo) ?? (this.ledger.balanceFen(req.fromAccountNo) + interestAllowanceFen(this.ledger.balanceFen(req.fromAccountNo)) < req.amountFen ? 'INSUFFICIENT_FUNDS' : null);
     if (failureCode) {
       this.ledger.append({ type: 'settle', status: { idempotencyKey: key, state: 'failed', bankTxnId: null, failureCode, settledAt }, entry: null });
       this.log(`payout ${key} failed: ${failureCode}`);
@@ -220,4 +220,13 @@ export class SimBank {
 /** Bank transaction ids: random, so a restarted in-memory simulator never reuses one the platform has seen. */
 function newTxnId(prefix: 'C' | 'D'): string {
   return `SIM${prefix}${crypto.randomBytes(8).toString('hex').toUpperCase()}`;
+}
+
+/**
+ * A virtual sub-account is a ledger within the trading centre's deposit account, on which the bank pays interest: a
+ * refund of principal plus interest may exceed the sub-account's balance by the interest, here allowed up to 1% of
+ * the balance (years of interest at a demand-deposit rate). Anything beyond is INSUFFICIENT_FUNDS.
+ */
+export function interestAllowanceFen(balanceFen: number): number {
+  return balanceFen > 0 ? Math.floor(balanceFen / 100) : 0;
 }

@@ -183,3 +183,13 @@ export async function get(db: Runner, id: number): Promise<OutboxRow | undefined
   const row: DbRow | undefined = await db('outbox').where({ id }).first();
   return row ? toRow(row) : undefined;
 }
+
+/** Whether a job named `name` whose payload contains `payload` is still to run: for jobs that schedule their successor. */
+export async function hasOpenJob(db: Runner, name: string, payload: Record<string, unknown>): Promise<boolean> {
+  const row = await db('outbox')
+    .where({ name })
+    .whereIn('status', ['pending', 'enqueued'])
+    .whereRaw('payload @> ?::jsonb', [JSON.stringify(payload)])
+    .first('id');
+  return row !== undefined;
+}
