@@ -28,12 +28,9 @@ import { formatShanghai, shanghaiDayNumber, startOfShanghaiDay } from '../shared
 import { runAuditVerify } from './audit-verify';
 import { SEED_OPERATOR_USER, SEED_ORGANISATIONS } from './seed';
 import { runIfEntryPoint } from './entry';
-
-type Out = (line: string) => void;
-// JSON bodies from the API, read loosely: the demo shows them, the tests check them.
-type Json = any;
-
-class StepFailed extends Error {}
+import { ApiClient, StepFailed, table, type Json, type Out } from './demo-support';
+import { startDemoBank, type DemoBank } from './demo-bank';
+import { awardAndRefunds, payDeposits, type DepositDemo } from './demo-deposits';
 
 interface Member {
   username: string;
@@ -55,69 +52,12 @@ interface DemoBid {
   priceFen: number;
 }
 
-/** Display width of a string in a terminal: CJK characters take two columns. */
-function displayWidth(text: string): number {
-  let w = 0;
-  for (const ch of text) w += /[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]/.test(ch) ? 2 : 1;
-  return w;
-}
-
-const pad = (text: string, width: number) => text + ' '.repeat(Math.max(0, width - displayWidth(text)));
-
-/** Rows of cells as an aligned table, the header first, with a rule under it. */
-function table(rows: string[][]): string[] {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => displayWidth(r[i] ?? ''))));
-  const line = (r: string[]) => r.map((c, i) => pad(c, widths[i]!)).join('  ').trimEnd();
-  return [line(rows[0]!), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.slice(1).map(line)];
-}
-
 /** A valid 18-character resident ID number (GB 11643) for the demo's project managers. */
 function demoIdNumber(seed: number): string {
   const first17 = `610102${1970 + seed}0${(seed % 9) + 1}1${seed % 10}${String(100 + seed).slice(-3)}`;
   return first17 + idNumberCheckChar(first17);
 }
 
-class ApiClient {
-  constructor(private readonly base: string) {}
-
-  async call(
-    method: string,
-    route: string,
-    opts: { token?: string; json?: unknown; raw?: Buffer; contentType?: string; headers?: Record<string, string>; expect?: number } = {},
-  ): Promise<{ status: number; body: Json }> {
-    const headers: Record<string, string> = { 'User-Agent': 'gz-demo-cli', ...opts.headers };
-    if (opts.token) headers.Authorization = `Bearer ${opts.token}`;
-    let body: string | Uint8Array | undefined;
-    if (opts.json !== undefined) {
-      headers['Content-Type'] = 'application/json';
-      body = JSON.stringify(opts.json);
-    } else if (opts.raw) {
-      headers['Content-Type'] = opts.contentType ?? 'application/octet-stream';
-      body = new Uint8Array(opts.raw);
-    }
-    const res = await fetch(this.base + route, { method, headers, body });
-    const text = await res.text();
-    let parsed: Json = text;
-    try {
-      parsed = text ? JSON.parse(text) : null;
-    } catch {
-      // not JSON: keep the text
-    }
-    if (opts.expect !== undefined && res.status !== opts.expect) {
-      const err = parsed && typeof parsed === 'object' && parsed.error ? `${parsed.error.code}: ${parsed.error.message}` : String(text).slice(0, 300);
-      throw new StepFailed(`${method} ${route} → HTTP ${res.status}（期望 expected ${opts.expect}）${err}`);
-    }
-    return { status: res.status, body: parsed };
-  }
-
-  /** A binary download (a PDF), which must answer 200. */
-  async bytes(route: string, token: string): Promise<Buffer> {
-    const res = await fetch(this.base + route, { headers: { 'User-Agent': 'gz-demo-cli', Authorization: `Bearer ${token}` } });
-    const body = Buffer.from(await res.arrayBuffer());
-    if (res.status !== 200) throw new StepFailed(`GET ${route} → HTTP ${res.status}（期望 expected 200）${body.toString('utf8').slice(0, 300)}`);
-    return body;
-  }
-}
 
 /** Deadline `days` Shanghai calendar days after `now`, at hh:mm Beijing time. */
 function deadlineAfter(now: Date, days: number, hour: number, minute: number): Date {
@@ -147,8 +87,13 @@ export async function runDemo(opts: DemoOptions, out: Out): Promise<number> {
   }
 
   const adminPassword = `demo-${crypto.randomBytes(9).toString('base64url')}`;
+  // The bank is another system: the simulator runs as its own process, signing with a secret of this run's own.
+  const bankSecret = crypto.randomBytes(24).toString('base64url');
+  let bank: DemoBank | undefined;
   // A platform of its own: embedded database, in-process jobs, movable clock, whatever the environment says.
-  const config = loadConfig({
+  const configFor = (bankUrl: string) => loadConfig({
+    BANK_URL: bankUrl,
+    BANK_NOTIFY_SECRET: bankSecret,
     NODE_ENV: 'development',
     DATA_DIR: dataDir,
     DATABASE_URL: '',
@@ -204,14 +149,18 @@ export async function runDemo(opts: DemoOptions, out: Out): Promise<number> {
   };
   const setClock = async (at: Date) => {
     const res = await api.call('POST', '/api/v1/dev/clock', { token: operatorToken, json: { at: at.toISOString() }, expect: 200 });
-    return new Date(res.body.now);
+    const moved = new Date(res.body.now);
+    await bank?.clock(moved); // the bank's clock moves with the platform's, as both follow real time in life
+    return moved;
   };
 
   try {
     out('公共资源电子交易平台 · 演示 (electronic public-resource trading platform: demo)');
     out(`数据目录 (data dir): ${dataDir}${temporary ? '（临时 temporary）' : ''}`);
 
-    await step('启动平台：内嵌数据库 PGlite、进程内任务、可调时钟 (start the platform: embedded PGlite, in-process jobs, controllable clock)', async () => {
+    await step('启动平台：内嵌数据库 PGlite、进程内任务、可调时钟；银行模拟器另起进程 (start the platform: embedded PGlite, in-process jobs, controllable clock; the bank simulator in its own process)', async () => {
+      bank = await startDemoBank(bankSecret);
+      const config = configFor(bank.url);
       ctx = await createContext(config, { logger: createLogger(config.logLevel, 'demo'), announce: () => undefined });
       await ctx.startJobs();
       const app = buildApp(ctx);
@@ -221,9 +170,12 @@ export async function runDemo(opts: DemoOptions, out: Out): Promise<number> {
       });
       const { port } = server.address() as AddressInfo;
       api = new ApiClient(`http://127.0.0.1:${port}`);
+      await bank.setWebhook(`http://127.0.0.1:${port}/api/v1/bank/notifications`);
+      await bank.clock(ctx.clock.now());
       const health = await api.call('GET', '/health', { expect: 200 });
       say(`平台已在 http://127.0.0.1:${port} 启动，健康检查 ${health.body.status}（数据库 ${health.body.checks.db.kind}，任务队列 ${health.body.checks.queue.kind}）`);
       say(`平台时间 (platform time): ${formatShanghai(await platformNow())}（北京时间 Asia/Shanghai）`);
+      say(`银行模拟器 (bank simulator)：${bank.url}，自有账本，到账通知以 HMAC 签名`);
     });
 
     await step('交易中心运维人员以密码登录 (the trading centre operator logs in by password)', async () => {
@@ -455,6 +407,26 @@ export async function runDemo(opts: DemoOptions, out: Out): Promise<number> {
       say('报价在开标前无人可见：平台只保存密文，解密密钥在各投标人手中 (no one can see a price before the opening: the platform holds ciphertext only)');
     });
 
+    const deposits = (): DepositDemo => ({
+      api,
+      bank: bank!,
+      say,
+      tenderId,
+      sectionId,
+      bidders: bidderKeys.map((key) => {
+        const spec = SEED_ORGANISATIONS.find((o) => o.key === key)!;
+        return { key, name: spec.name, token: () => members.get(key)!.token, basicAccountNo: spec.basicAccountNo!, basicAccountBank: spec.basicAccountBank! };
+      }),
+      agencyToken: () => members.get('agency')!.token,
+      operatorToken: () => operatorToken,
+      regulatorToken: () => members.get('regulator')!.token,
+    });
+
+    await step('投标人通过银行向各自的保证金子账户缴纳投标保证金：一家金额不足，两家由同一第三方账户代缴 (deposits paid through the bank: one short, two from one third party’s account)', async () => {
+      await operatorLogin();
+      await payDeposits(deposits());
+    });
+
     await step('平台时间越过新的截止时间，截标任务自动封存项目 (platform time passes the deadline; the deadline job seals the tender)', async () => {
       await operatorLogin();
       const moved = await setClock(new Date(newDeadline.getTime() + MINUTE_MS));
@@ -478,7 +450,7 @@ export async function runDemo(opts: DemoOptions, out: Out): Promise<number> {
 
     const bidderOf = (key: string) => members.get(key)!;
     const orgNameOf = (key: string) => SEED_ORGANISATIONS.find((o) => o.key === key)!.name;
-    const everyone = () => ['agency', ...bidderKeys].map((k) => members.get(k)!);
+    const everyone = () => ['agency', 'regulator', ...bidderKeys].map((k) => members.get(k)!);
     const hall = async (token: string) => (await api.call('GET', `/api/v1/tenders/${tenderId}/opening`, { token, expect: 200 })).body;
     /** Polls the hall until the opening reaches `state` (the platform's jobs move it), for up to 15 s. */
     const awaitState = async (state: string, token: string, orElse: string[] = []): Promise<Json> => {
@@ -560,7 +532,7 @@ export async function runDemo(opts: DemoOptions, out: Out): Promise<number> {
         say(`第 ${s.seq} 标段：有效投标 ${s.validBids} 家${s.failed ? '，不足三家，该标段流标 (fewer than three valid bids: failed, TLR 44)' : '，满三家，继续开标 (three or more: the opening goes on)'}`);
       }
       readings = (await api.call('GET', `/api/v1/tenders/${tenderId}/opening/readings`, { token: agency.token, expect: 200 })).body;
-      const rows = [['序号', '投标人 (bidder)', '投标报价（元）(yuan)', '大写金额 (in capitals)', '工期（日）', '项目负责人', '结果 (outcome)']];
+      const rows = [['序号', '投标人 (bidder)', '投标报价（元）(yuan)', '大写金额 (in capitals)', '工期（日）', '项目负责人', '保证金', '结果 (outcome)']];
       for (const [i, r] of readings.entries()) {
         const outcome = r.outcome === 'decrypted' ? '解密成功' : r.outcome === 'revoked' ? '撤销 (revoked)' : `${r.outcome}`;
         rows.push([
@@ -570,6 +542,7 @@ export async function runDemo(opts: DemoOptions, out: Out): Promise<number> {
           r.totalPriceFen === null ? '—' : toChineseCapital(r.totalPriceFen),
           r.durationDays === null ? '—' : String(r.durationDays),
           r.projectManager ?? '—',
+          r.deposit ?? '—',
           outcome,
         ]);
       }
@@ -621,6 +594,11 @@ export async function runDemo(opts: DemoOptions, out: Out): Promise<number> {
       say(`✓ 开标结束 (opening closed)：状态 ${closed.body.state}`);
     });
 
+    await step('定标：评标结果、中标候选人公示3日、中标通知书与合同；保证金2个工作日内退还本息 (the award: evaluation, 3-day publicity, award notice and contract; deposits refunded within two working days)', async () => {
+      await moveClockTo(await platformNow());
+      await awardAndRefunds(deposits(), readings, moveClockTo);
+    });
+
     await step('校验审计链 (verify the audit chain)', async () => {
       const lines: string[] = [];
       const { exitCode, result } = await runAuditVerify(ctx!.db, (line) => lines.push(line));
@@ -648,6 +626,7 @@ export async function runDemo(opts: DemoOptions, out: Out): Promise<number> {
       });
     }
     if (ctx) await ctx.close().catch(() => undefined);
+    await bank?.stop();
     if (temporary && !opts.keep) fs.rmSync(dataDir, { recursive: true, force: true });
     else out(`数据保留在 (data kept in) ${dataDir}`);
   }

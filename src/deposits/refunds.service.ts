@@ -18,7 +18,7 @@ import type { AuditService } from '../monitoring/audit.service';
 import type { AlertsService } from '../monitoring/alerts.service';
 import { identityRepository } from '../identity/identity.repository';
 import { tendersRepository } from '../tenders/tenders.repository';
-import type { BankGateway, PayoutStatus, TransferRequest } from '../bank/gateway';
+import { BankUnavailable, type BankGateway, type PayoutStatus, type TransferRequest } from '../bank/gateway';
 import { renderRefundVoucher } from '../documents/refund-voucher';
 import { depositsRepository as repo, type Refund } from './deposits.repository';
 import { REFUND_JOB, VOUCHER_JOB } from './deposits.jobs';
@@ -28,7 +28,11 @@ const FALLBACK_CODES = new Set(['ACCOUNT_CLOSED', 'ACCOUNT_FROZEN', 'ACCOUNT_NOT
 /** How long one job waits for a pending payout to settle before it hands over to a later job. */
 const SETTLE_POLLS = 10;
 const SETTLE_POLL_MS = 200;
-/** Without a bank (no BANK_URL), and while a payout stays pending, the refund is looked at again this much later. */
+/**
+ * Without a bank (no BANK_URL), while a payout stays pending, and when the bank does not answer, the refund is looked
+ * at again this much later (platform time), under the same key, for as long as it takes; the watch raises an alert
+ * well before that can make it late.
+ */
 const RECHECK_MS = 30_000;
 
 /** Interest in fen: principal × rate × days / 360, rounded down (rate in basis points a year). */
@@ -54,13 +58,24 @@ export class RefundService {
     const found = await repo.findRefund(this.db, refundId);
     if (!found || (found.status !== 'due' && found.status !== 'sending')) return;
     if (!this.bank) return this.recheckLater(found.id);
-    let r: Refund = found.status === 'due' ? await this.fix(found, ctx) : found;
+    const r: Refund = found.status === 'due' ? await this.fix(found, ctx) : found;
     if (r.status !== 'sending') return; // another run got there first
+    try {
+      await this.send(this.bank, r, ctx);
+    } catch (err) {
+      if (err instanceof BankUnavailable) return this.recheckLater(r.id);
+      throw err;
+    }
+  }
+
+  /** Sends the fixed request and follows it to its end: paid, fallen back and paid, or failed. */
+  private async send(bank: BankGateway, first: Refund, ctx: ActionContext): Promise<void> {
+    let r = first;
     for (;;) {
-      let st = await this.bank.transfer(this.request(r)); // BankUnavailable: the job retries, same key
+      let st = await bank.transfer(this.request(r)); // the same request under the same key, however often
       for (let i = 0; st.state === 'pending' && i < SETTLE_POLLS; i++) {
         await new Promise((resolve) => setTimeout(resolve, SETTLE_POLL_MS));
-        st = (await this.bank.payoutStatus(r.idempotencyKey!)) ?? st;
+        st = (await bank.payoutStatus(r.idempotencyKey!)) ?? st;
       }
       if (st.state === 'pending') return this.recheckLater(r.id);
       if (st.state === 'succeeded') return this.markPaid(r, st, ctx);

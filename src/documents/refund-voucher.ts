@@ -29,6 +29,8 @@ export const RELEASE_REASONS: Record<string, string> = {
   'withdrawn-not-bidder-fault': '非投标人原因解密失败，视为撤回',
   'no-bid': '投标截止时未递交投标文件',
   'paid-after-release': '释放后到账，即时退还',
+  'revoked-after-deadline': '投标截止后撤销投标，不予退还（TLR 35）',
+  'winner-refused-to-sign': '中标人拒绝签订合同，不予退还（TLR 74）',
 };
 
 export function renderRefundVoucher(data: RefundVoucherData): Promise<Buffer> {

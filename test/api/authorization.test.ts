@@ -98,6 +98,7 @@ describe('authorization: every route, every role, foreign organisations', () => 
       objectionId: '00000000-0000-4000-8000-000000000003',
       bidId: '00000000-0000-4000-8000-000000000002',
       alertId: '00000000-0000-4000-8000-000000000004',
+      refundId: '00000000-0000-4000-8000-000000000005',
       // a year with no published schedule: 404 past the gate
       year: '2031',
     };
@@ -247,9 +248,11 @@ describe('authorization: every route, every role, foreign organisations', () => 
     t.clock.freeze(T0);
 
     // the opening's steps need a whole opening (three bidders, a window, jobs): test/api/opening.test.ts checks each
-    // of them left its audit event; the award's steps need a closed opening: test/api/award.test.ts checks them
+    // of them left its audit event; the award's steps need a closed opening: test/api/award.test.ts checks them; the
+    // deposit account and the bank's notifications need the bank simulator: test/api/deposits.test.ts checks them
     const award = /^\/tenders\/:tenderId\/sections\/:sectionId\/(evaluation|publicity|award|contract)(\/|$)/;
-    const elsewhere = (path: string) => path.startsWith('/tenders/:tenderId/opening/') || path === '/tenders/:tenderId/opening' || award.test(path);
+    const deposits = (path: string) => path === '/tenders/:tenderId/sections/:sectionId/deposit-account' || path === '/bank/notifications';
+    const elsewhere = (path: string) => path.startsWith('/tenders/:tenderId/opening/') || path === '/tenders/:tenderId/opening' || award.test(path) || deposits(path);
     const missing = routes.filter((r) => !elsewhere(r.path)).map((r) => `${r.method} ${r.path}`).filter((k) => !covered.has(k));
     assert.deepEqual(missing, [], 'state-changing routes without an audit check here');
   });

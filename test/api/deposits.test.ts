@@ -83,11 +83,17 @@ describe('deposits: virtual accounts, bank notifications, checks, refunds within
   it('when a bidder asks for its account twice, then it is one virtual sub-account of its own; the agency sees counts only before the opening', async () => {
     const tender = await publishedTender();
     const [a, b] = [await createMember(t, 'bidder'), await createMember(t, 'bidder')];
-    const first = await account(a, tender);
+    const opened = await t.http.post(`/api/v1/tenders/${tender.id}/sections/${tender.sectionId}/deposit-account`).set(bearer(a.token)).expect(200);
+    const first = opened.body;
+    const openEvents = await t.ctx.db('audit_events').where({ request_id: opened.headers['x-request-id'], action: 'deposit.account-open' });
+    assert.equal(openEvents.length, 1, 'opening the account is audited under its request id');
     assert.equal((await account(a, tender)).accountNo, first.accountNo);
     assert.notEqual((await account(b, tender)).accountNo, first.accountNo);
     assert.deepEqual([first.requiredFen, first.requiredYuan, first.status], [DEPOSIT_FEN, '240,000.00', 'unpaid']);
     await pay(a, first.accountNo);
+    // the bank's notification is audited under the request that brought it, with no user behind it
+    const credited = await t.ctx.db('audit_events').where({ action: 'deposit.credit', tender_id: tender.id }).first();
+    assert.ok(credited.request_id && credited.actor_user_id === null);
     const mine = (await t.http.get('/api/v1/deposits/mine').set(bearer(a.token)).expect(200)).body;
     assert.deepEqual([mine[0].status, mine[0].paidFen, mine[0].credits[0].findings], ['paid', DEPOSIT_FEN, []]);
     for (const viewer of [agency, regulator]) {
@@ -217,7 +223,9 @@ describe('deposits: virtual accounts, bank notifications, checks, refunds within
     await t.http.post(`/api/v1/tenders/${tender.id}/terminate`).set(bearer(agency.token)).send({ reason: '项目取消，终止招标' }).expect(200);
     const refund = await t.ctx.db('refunds').where({ credit_txn_id: txn }).first();
     assert.equal(refund.reason, 'tender-terminated');
+    // an unanswered request is asked again, same key, half a minute later (platform time)
     await pollUntil('the refund paid', async () => {
+      await moveTo(new Date(t.clock.now().getTime() + 31_000));
       await runDueJobs(t);
       return (await t.ctx.db('refunds').where({ id: refund.id }).first()).status === 'paid';
     }, { timeoutMs: 60_000, intervalMs: 100 });

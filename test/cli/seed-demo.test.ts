@@ -150,7 +150,7 @@ describe('cli: seed and demo', () => {
   });
 
   describe('npm run demo', () => {
-    it('when run, then it tells the story through the sealing and the online opening, verifies the chain and exits 0', async function () {
+    it('when run, then it tells the story through the sealing, the deposits, the online opening and the award with its refunds, verifies the chain and exits 0', async function () {
       this.timeout(180_000);
       const started = Date.now();
       const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
@@ -184,6 +184,12 @@ describe('cli: seed and demo', () => {
       assert.equal(fs.readFileSync(record).subarray(0, 5).toString(), '%PDF-');
       fs.rmSync(record, { force: true });
       fs.rmSync(`${record}.p7s`, { force: true });
+      // deposits through the bank simulator: one short, two from one third party's account; refunds after the award
+      assert.match(stdout, /陕西华岳建筑安装有限公司 +\d+ +本单位基本账户 +450,000\.00 +不足/);
+      assert.match(stdout, /预警 \(alert, high\)：不同投标人的投标保证金从同一账户转出（视为串通投标）（TLR 40\(6\)）/);
+      assert.match(stdout, /开标前代理机构只看到笔数/);
+      assert.match(stdout, /陕西汉唐建设集团有限公司 +投标截止后撤销投标，不予退还（TLR 35） +500,000\.00 +— +— +不予退还/);
+      assert.match(stdout, /保证金退还时效 \(SLA\)：应退 4 笔，已退 4 笔，2个工作日内 4 笔（100\.0%），逾期 0 笔/);
       assert.match(stdout, /演示完成/);
       assert.ok(Date.now() - started < 60_000, 'well under a minute');
     });

@@ -53,7 +53,7 @@ export async function createTestApp(label: string, opts: { logs?: string[]; rest
   return startTestApp(config, clock, opts.logs);
 }
 
-async function startTestApp(config: Config, clock: ControllableClock, logs?: string[]): Promise<TestApp> {
+export async function startTestApp(config: Config, clock: ControllableClock, logs?: string[]): Promise<TestApp> {
   const logger = logs ? createLogger('debug', 'platform', { write: (line: string) => void logs.push(line) }) : createLogger('silent');
   const ctx = await createContext(config, { clock, logger });
   const blobDir = config.blobDir;

@@ -35,6 +35,7 @@ const PRODUCTION: Overrides = {
   NODE_ENV: 'production',
   CLOCK: 'system',
   PLATFORM_KEY_PASSPHRASE: 'a-real-production-passphrase',
+  BANK_NOTIFY_SECRET: 'a-real-bank-notification-secret',
 };
 
 function refusedNaming(overrides: Overrides, key: string): void {
@@ -172,6 +173,10 @@ describe('config: loadConfig and describeConfig', function () {
     it('when production keeps the default passphrase, then a ConfigError naming PLATFORM_KEY_PASSPHRASE', function () {
       refusedNaming({ ...PRODUCTION, PLATFORM_KEY_PASSPHRASE: '' }, 'PLATFORM_KEY_PASSPHRASE');
       refusedNaming({ ...PRODUCTION, PLATFORM_KEY_PASSPHRASE: 'dev-only-passphrase-change-me' }, 'PLATFORM_KEY_PASSPHRASE');
+    });
+
+    it('when production keeps the default bank secret, then a ConfigError naming BANK_NOTIFY_SECRET', function () {
+      refusedNaming({ ...PRODUCTION, BANK_NOTIFY_SECRET: 'dev-only-bank-secret-change-me' }, 'BANK_NOTIFY_SECRET');
     });
 
     it('when not in production, then CLOCK=controllable and the default passphrase are allowed', function () {
