@@ -698,6 +698,18 @@ describe('bid package (投标文件包)', function () {
       assert.ok(Date.now() - started < 2000, `took ${Date.now() - started} ms`);
     });
 
+    it('when a deflated entry inflates to fewer bytes than it declares, then NOT_A_ZIP, from verifyBid and unpackBid alike', async function () {
+      const data = Buffer.from('第一章 总体部署\n'.repeat(100));
+      const declared = { path: 'a.txt', size: data.length + 1000, sha256: sha256(data) };
+      const p = zipPath('short.zip');
+      await yazlZip(p, [{ name: 'a.txt', data }, { name: MANIFEST_NAME, data: json(manifestFor([declared])) }]);
+      const bytes = fs.readFileSync(p);
+      patchDeclaredSize(bytes, 'a.txt', declared.size);
+      fs.writeFileSync(p, bytes);
+      assert.match((await refused(p, 'NOT_A_ZIP')).message, /not enough bytes/);
+      await rejectsWith(unpackBid(p, fresh('out')), 'NOT_A_ZIP');
+    });
+
     it('when an entry declares a ratio beyond the limit (zip bomb), then SUSPICIOUS_RATIO before inflating anything', async function () {
       const size = 64 * 1024 * 1024;
       const p = zipPath('bomb.zip');
