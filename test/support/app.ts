@@ -33,7 +33,10 @@ export interface TestApp {
  * `restartable`: on the embedded default, keep the database in a directory rather than in memory, so that
  * `restartTestApp` can stop the platform and start it again on the same data.
  */
-export async function createTestApp(label: string, opts: { logs?: string[]; restartable?: boolean; bank?: Partial<Config['bank']> } = {}): Promise<TestApp> {
+export async function createTestApp(
+  label: string,
+  opts: { logs?: string[]; restartable?: boolean; bank?: Partial<Config['bank']>; start?: Date } = {},
+): Promise<TestApp> {
   const { config: migrated, db } = await createMigratedDatabase(label);
   await db.destroy();
   const dbConfig =
@@ -49,7 +52,7 @@ export async function createTestApp(label: string, opts: { logs?: string[]; rest
     bank: { ...dbConfig.bank, ...opts.bank },
   };
   const clock = new ControllableClock();
-  clock.freeze(T0);
+  clock.freeze(opts.start ?? T0);
   return startTestApp(config, clock, opts.logs);
 }
 
