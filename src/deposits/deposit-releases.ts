@@ -60,16 +60,22 @@ export class DepositReleases {
    * release refunds only credits that arrived since.
    */
   async release(trx: Runner, ctx: ActionContext, r: ReleaseInput): Promise<void> {
+    const now = await this.record(trx, ctx, 'deposit.release', r, {});
+    await this.refundCredits(trx, r, r.reason, now);
+  }
+
+  /** The audit event and the release row (the first reason stands) of a release or a forfeiture; returns its time. */
+  private async record(trx: Runner, ctx: ActionContext, action: string, r: Omit<ReleaseInput, 'reason'> & { reason: string }, extra: Record<string, unknown>): Promise<Date> {
     const now = this.clock.now();
     await this.audit.append(trx, ctx, {
-      action: 'deposit.release',
+      action,
       objectType: r.bidId ? 'bid' : 'section',
       objectId: r.bidId ?? r.sectionId,
       tenderId: r.tenderId,
-      payload: { bidderOrgId: r.bidderOrgId, sectionId: r.sectionId, reason: r.reason },
+      payload: { bidderOrgId: r.bidderOrgId, sectionId: r.sectionId, reason: r.reason, ...extra },
     });
     await repo.insertRelease(trx, { tenderId: r.tenderId, sectionId: r.sectionId, bidderOrgId: r.bidderOrgId, reason: r.reason, bidId: r.bidId ?? null, releasedAt: now });
-    await this.refundCredits(trx, r, r.reason, now);
+    return now;
   }
 
   /** Every deposit of a tender, for one reason (the tender terminated, TLR 31). */
@@ -123,15 +129,7 @@ export class DepositReleases {
 
   /** Keeps the deposit where the law allows it, recording why (TLR 35, TLR 74). */
   async forfeit(trx: Runner, ctx: ActionContext, r: Omit<ReleaseInput, 'reason'> & { reason: ForfeitReason }): Promise<void> {
-    const now = this.clock.now();
-    await this.audit.append(trx, ctx, {
-      action: 'deposit.forfeit',
-      objectType: r.bidId ? 'bid' : 'section',
-      objectId: r.bidId ?? r.sectionId,
-      tenderId: r.tenderId,
-      payload: { bidderOrgId: r.bidderOrgId, sectionId: r.sectionId, reason: r.reason, basis: FORFEIT_BASIS[r.reason] },
-    });
-    await repo.insertRelease(trx, { tenderId: r.tenderId, sectionId: r.sectionId, bidderOrgId: r.bidderOrgId, reason: r.reason, bidId: r.bidId ?? null, releasedAt: now });
+    const now = await this.record(trx, ctx, 'deposit.forfeit', r, { basis: FORFEIT_BASIS[r.reason] });
     await this.refundCredits(trx, r, r.reason, now, r.reason);
   }
 }

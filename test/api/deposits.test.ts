@@ -6,10 +6,8 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import type { AddressInfo } from 'node:net';
 import { signNotification } from '../../src/bank/notification-signature';
 import { interestFen } from '../../src/deposits/refunds.service';
 import { MINUTE_MS } from '../../src/shared/clock';
@@ -17,6 +15,7 @@ import { createTestApp, runDueJobs, type TestApp } from '../support/app';
 import { startBankSim, type BankSim } from '../support/bank-sim';
 import { bearer, bufferBody, createCustodianMembers, createMember, refresh, tenderBody, uploadDocument, type Member } from '../support/factories';
 import { pollUntil } from '../support/poll';
+import { creditAndWait, serveForBank } from '../support/deposits';
 
 const SECRET = 'deposits-test-secret-0123456789';
 const DEPOSIT_FEN = 24_000_000;
@@ -25,7 +24,7 @@ describe('deposits: virtual accounts, bank notifications, checks, refunds within
   this.timeout(120_000);
   let t: TestApp;
   let sim: BankSim;
-  let server: http.Server;
+  let server: { stop(): Promise<void> };
   let agency: Member;
   let regulator: Member;
   let tendererOrgId: string;
@@ -33,16 +32,13 @@ describe('deposits: virtual accounts, bank notifications, checks, refunds within
   before(async () => {
     sim = await startBankSim({ secret: SECRET, payoutDelayMs: 20, notifyRetryMs: 50 });
     t = await createTestApp('deposits', { bank: { url: sim.url, notifySecret: SECRET, timeoutMs: 1500 } });
-    server = http.createServer(t.app).listen(0, '127.0.0.1');
-    await new Promise((resolve) => server.once('listening', resolve));
-    await sim.setWebhook(`http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1/bank/notifications`);
-    await sim.clock(t.clock.now());
+    server = await serveForBank(t, sim);
     ({ regulator } = await createCustodianMembers(t));
     agency = await createMember(t, 'agency');
     tendererOrgId = (await createMember(t, 'tenderer')).orgId;
   });
   after(async () => {
-    await new Promise((resolve) => server?.close(resolve));
+    await server?.stop();
     await t?.close();
     await sim?.stop();
   });
@@ -69,15 +65,13 @@ describe('deposits: virtual accounts, bank notifications, checks, refunds within
   /** The bidder pays from its basic account (or `from`), and the platform hears of it. */
   async function pay(m: Member, accountNo: string, amountFen = DEPOSIT_FEN, from?: { no: string; name: string }) {
     const o = await org(m);
-    const { txnId } = await sim.credit({
+    return creditAndWait(t, sim, {
       virtualAccountNo: accountNo,
       payerAccountNo: from?.no ?? o.basic_account_no,
       payerAccountName: from?.name ?? o.name,
       payerBankName: o.basic_account_bank,
       amountFen,
     });
-    await pollUntil(`credit ${txnId}`, async () => (await t.ctx.db('deposit_credits').where({ txn_id: txnId }).first()) ?? null);
-    return txnId;
   }
 
   it('when a bidder asks for its account twice, then it is one virtual sub-account of its own; the agency sees counts only before the opening', async () => {

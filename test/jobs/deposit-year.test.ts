@@ -5,8 +5,6 @@
  * simulator's own ledger (one booking per refund, booked before its due time) agrees.
  */
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { DAY_MS, HOUR_MS } from '../../src/shared/clock';
 import type { ActionContext } from '../../src/shared/access';
 import { CreateTenderBody } from '../../src/tenders/tenders.schemas';
@@ -15,6 +13,7 @@ import { createTestApp, runDueJobs, type TestApp } from '../support/app';
 import { startBankSim, type BankSim } from '../support/bank-sim';
 import { bearer, createCustodianMembers, createMember, refresh, tenderBody, type Member } from '../support/factories';
 import { pollUntil } from '../support/poll';
+import { creditAndWait, serveForBank } from '../support/deposits';
 
 const SECRET = 'deposit-year-secret-0123456789';
 const TENDERS = 200;
@@ -31,19 +30,17 @@ describe('deposits: a simulated year with bank failures, every refund within two
   this.timeout(1_200_000);
   let t: TestApp;
   let sim: BankSim;
-  let server: http.Server;
+  let server: { stop(): Promise<void> };
 
   before(async () => {
     sim = await startBankSim({ secret: SECRET, payoutDelayMs: 5, notifyRetryMs: 30 });
     // the platform (its CA, and so everyone's certificates) starts with the year
     t = await createTestApp('deposit-year', { bank: { url: sim.url, notifySecret: SECRET, timeoutMs: 400 }, start: YEAR_START });
     await sim.clock(t.clock.now());
-    server = http.createServer(t.app).listen(0, '127.0.0.1');
-    await new Promise((resolve) => server.once('listening', resolve));
-    await sim.setWebhook(`http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1/bank/notifications`);
+    server = await serveForBank(t, sim);
   });
   after(async () => {
-    await new Promise((resolve) => server?.close(resolve));
+    await server?.stop();
     await t?.close();
     await sim?.stop();
   });
@@ -54,8 +51,7 @@ describe('deposits: a simulated year with bank failures, every refund within two
   }
 
   async function payAndWait(accountNo: string, from: { no: string; name: string; bank: string }, amountFen: number) {
-    const { txnId } = await sim.credit({ virtualAccountNo: accountNo, payerAccountNo: from.no, payerAccountName: from.name, payerBankName: from.bank, amountFen });
-    await pollUntil(`credit ${txnId}`, async () => (await t.ctx.db('deposit_credits').where({ txn_id: txnId }).first()) ?? null);
+    await creditAndWait(t, sim, { virtualAccountNo: accountNo, payerAccountNo: from.no, payerAccountName: from.name, payerBankName: from.bank, amountFen });
   }
 
   async function settle(tenderId: string) {

@@ -6,15 +6,13 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
-import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { AddressInfo } from 'node:net';
 import { ControllableClock } from '../../src/shared/clock';
 import { createTestApp, startTestApp, type TestApp } from '../support/app';
 import { startBankSim, type BankSim } from '../support/bank-sim';
 import { bearer, createCustodianMembers, createMember, tenderBody, uploadDocument } from '../support/factories';
-import { pollUntil } from '../support/poll';
+import { creditAndWait, serveForBank } from '../support/deposits';
 
 const SECRET = 'refund-crash-secret-0123456789';
 const KILLS = 50;
@@ -70,9 +68,7 @@ describe('refunds: exactly once when the job runner is killed at random points',
   it(`when the runner is killed ${KILLS} times mid-payout and then finishes, then each refund is booked by the bank exactly once`, async () => {
     // five deposits, each paid in twelve transfers (a refund goes back per transfer), then the tender terminated:
     // sixty refunds due, so that every runner is killed in the middle of some payout
-    const server = http.createServer(t.app).listen(0, '127.0.0.1');
-    await new Promise((resolve) => server.once('listening', resolve));
-    await sim.setWebhook(`http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1/bank/notifications`);
+    const server = await serveForBank(t, sim);
     await createCustodianMembers(t);
     const agency = await createMember(t, 'agency');
     const tenderer = await createMember(t, 'tenderer');
@@ -84,14 +80,13 @@ describe('refunds: exactly once when the job runner is killed at random points',
       const acc = (await t.http.post(`/api/v1/tenders/${tender.id}/sections/${tender.sections[0].id}/deposit-account`).set(bearer(bidder.token)).expect(200)).body;
       const org = await t.ctx.db('organisations').where({ id: bidder.orgId }).first();
       for (let k = 0; k < TRANSFERS; k++) {
-        const { txnId } = await sim.credit({ virtualAccountNo: acc.accountNo, payerAccountNo: org.basic_account_no, payerAccountName: org.name, payerBankName: org.basic_account_bank, amountFen: acc.requiredFen / TRANSFERS });
-        await pollUntil(`credit ${txnId}`, async () => (await t.ctx.db('deposit_credits').where({ txn_id: txnId }).first()) ?? null);
+        await creditAndWait(t, sim, { virtualAccountNo: acc.accountNo, payerAccountNo: org.basic_account_no, payerAccountName: org.name, payerBankName: org.basic_account_bank, amountFen: acc.requiredFen / TRANSFERS });
       }
     }
     await t.http.post(`/api/v1/tenders/${tender.id}/terminate`).set(bearer(agency.token)).send({ reason: '招标人决定终止' }).expect(200);
     const refundIds = (await t.ctx.db('refunds').where({ tender_id: tender.id }).orderBy('id')).map((r) => r.id as string);
     assert.equal(refundIds.length, BIDDERS * TRANSFERS);
-    await new Promise((resolve) => server.close(resolve));
+    await server.stop();
 
     // the platform stops; runners take turns on its database, each killed at a random point after it is ready
     await t.ctx.close();
