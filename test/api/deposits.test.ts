@@ -233,6 +233,47 @@ describe('deposits: virtual accounts, bank notifications, checks, refunds within
     assert.deepEqual(audit.map((e) => e.action), ['deposit.refund.send', 'deposit.refund.fallback', 'deposit.refund.paid']);
   });
 
+  it('when the bank stays down, then an unpaid refund raises an alert halfway to its due time and a critical one at it; the SLA report counts it overdue, then late', async () => {
+    await refresh(t, agency);
+    const tender = await publishedTender();
+    const a = await createMember(t, 'bidder');
+    const txn = await pay(a, (await account(a, tender)).accountNo);
+    await sim.faults({ failNext: 100_000 });
+    await t.http.post(`/api/v1/tenders/${tender.id}/terminate`).set(bearer(agency.token)).send({ reason: '项目取消，终止招标' }).expect(200);
+    await runDueJobs(t);
+    const refund = await t.ctx.db('refunds').where({ credit_txn_id: txn }).first();
+    assert.equal(refund.status, 'sending', 'asked, unanswered');
+    const releasedAt = new Date(refund.released_at).getTime();
+    const dueAt = new Date(refund.due_at).getTime();
+    const alertsOf = async () => (await t.ctx.db('alerts').where({ tender_id: tender.id }).whereIn('rule', ['refund-at-risk', 'refund-overdue'])).map((x) => [x.rule, x.severity]);
+
+    await moveTo(new Date(releasedAt + (dueAt - releasedAt) / 2));
+    await runDueJobs(t);
+    assert.deepEqual(await alertsOf(), [['refund-at-risk', 'high']]);
+    await moveTo(new Date(dueAt));
+    await runDueJobs(t);
+    assert.deepEqual(await alertsOf(), [['refund-at-risk', 'high'], ['refund-overdue', 'critical']]);
+    await refresh(t, regulator);
+    const day = shanghai(new Date(releasedAt));
+    const report = async () => (await t.http.get(`/api/v1/deposits/sla-report?from=${day}&to=${day}&tenderId=${tender.id}`).set(bearer(regulator.token)).expect(200)).body.totals;
+    await moveTo(new Date(dueAt + 1000));
+    assert.deepEqual(await report(), { released: 1, paid: 0, paidOnTime: 0, paidLate: 0, unpaid: 1, overdue: 1, onTimeRate: 0 });
+
+    // the bank comes back: the refund is paid, late, once
+    await sim.resetFaults();
+    await pollUntil('the late refund paid', async () => {
+      await moveTo(new Date(t.clock.now().getTime() + 31_000));
+      await runDueJobs(t);
+      return (await t.ctx.db('refunds').where({ id: refund.id }).first()).status === 'paid';
+    }, { timeoutMs: 30_000, intervalMs: 50 });
+    assert.deepEqual(await report(), { released: 1, paid: 1, paidOnTime: 0, paidLate: 1, unpaid: 0, overdue: 0, onTimeRate: 0 });
+    assert.equal((await sim.ledger()).payouts.find((p) => p.idempotencyKey === refund.id)!.bookings, 1);
+    // the report is the regulators' and the operators'
+    await refresh(t, agency, regulator);
+    await t.http.get(`/api/v1/deposits/sla-report?from=${day}&to=${day}`).set(bearer(agency.token)).expect(403);
+    await t.http.get(`/api/v1/deposits/sla-report?from=${day}&to=2020-01-01`).set(bearer(regulator.token)).expect(400);
+  });
+
   // --- helpers ---------------------------------------------------------------------------------------------------
 
   async function submittedBid(m: Member, tender: { id: string; sectionId: string }): Promise<string> {
