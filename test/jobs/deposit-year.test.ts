@@ -13,6 +13,7 @@ import { createTestApp, runDueJobs, type TestApp } from '../support/app';
 import { startBankSim, type BankSim } from '../support/bank-sim';
 import { bearer, createCustodianMembers, createMember, refresh, tenderBody, type Member } from '../support/factories';
 import { pollUntil } from '../support/poll';
+import { flushRedisPrefix, usingRedis } from '../support/env';
 import { creditAndWait, serveForBank } from '../support/deposits';
 
 const SECRET = 'deposit-year-secret-0123456789';
@@ -57,8 +58,9 @@ describe('deposits: a simulated year with bank failures, every refund within two
   async function settle(tenderId: string) {
     await pollUntil(`refunds of ${tenderId} settled`, async () => {
       await runDueJobs(t);
-      // a refund the bank did not answer is asked again half a minute later
+      // a refund the bank did not answer is asked again half a minute later; a job the queue lost is found again
       await moveTo(new Date(t.clock.now().getTime() + 31_000));
+      await t.ctx.dispatcher.sweep();
       const rows = await t.ctx.db('refunds').where({ tender_id: tenderId });
       return rows.length > 0 && rows.every((r) => r.status === 'paid' || r.status === 'failed');
     }, { timeoutMs: 60_000, intervalMs: 10 });
@@ -74,7 +76,7 @@ describe('deposits: a simulated year with bank failures, every refund within two
       const o = await t.ctx.db('organisations').where({ id: b.orgId }).first();
       orgs.set(b.orgId, { no: o.basic_account_no, name: o.name, bank: o.basic_account_bank });
     }
-    const injected = { refused: 0, timeouts: 0, closedAccounts: 0, outages: 0 };
+    const injected = { refused: 0, timeouts: 0, closedAccounts: 0, outages: 0, queueLost: 0 };
     const step = (340 * DAY_MS) / TENDERS;
 
     for (let i = 0; i < TENDERS; i++) {
@@ -112,6 +114,15 @@ describe('deposits: a simulated year with bank failures, every refund within two
         injected.outages++;
       }
       await t.ctx.services.tenders.terminate(ctxOf(agency), draft.id, '招标人决定终止本次招标');
+      if (i % 19 === 9) {
+        // the refund jobs were handed to the queue, and the queue lost them (Redis restarted without persistence,
+        // or the process holding the in-process queue died): only the outbox remembers them
+        const ids = (await t.ctx.db('refunds').where({ tender_id: draft.id })).map((r) => r.id as string);
+        const lost = await t.ctx.db('outbox').where({ name: 'deposits.refund', status: 'pending' }).whereRaw(`payload->>'refundId' = any(?)`, [ids]).update({ status: 'enqueued', enqueued_at: t.clock.now() });
+        assert.equal(lost, BIDDERS_PER_TENDER);
+        if (usingRedis()) await flushRedisPrefix(t.ctx.config.redis.url!, t.ctx.config.redis.prefix);
+        injected.queueLost++;
+      }
       if (outage) {
         // the bank is down for the rest of the day: refunds wait; the next morning it is back
         for (let h = 0; h < 3; h++) await runDueJobs(t);

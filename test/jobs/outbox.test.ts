@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
-import { Redis } from 'ioredis';
 import type { Config } from '../../src/config';
 import type { Db } from '../../src/db';
 import { ControllableClock, HOUR_MS } from '../../src/shared/clock';
 import { createLogger } from '../../src/shared/logger';
 import { createJobQueue, JobRegistry, OutboxDispatcher, UnrecoverableJobError, type JobQueue } from '../../src/shared/queue';
 import { enqueueInTrx, get as getOutboxRow } from '../../src/shared/queue/outbox.repository';
-import { createMigratedDatabase, redisPrefix, usingRedis } from '../support/env';
+import { createMigratedDatabase, flushRedisPrefix, redisPrefix, usingRedis } from '../support/env';
 
 const START = new Date('2026-11-23T09:00:00.000Z');
 const SWEEP_SECONDS = 60;
@@ -20,23 +19,6 @@ interface Harness {
   dispatcher: OutboxDispatcher;
   calls: Array<{ payload: object; attempt: number; outboxId: number }>;
   close(): Promise<void>;
-}
-
-/** Deletes every Redis key under a prefix: what a Redis restart without persistence does to the queues. */
-async function flushPrefix(url: string, prefix: string): Promise<number> {
-  const redis = new Redis(url, { maxRetriesPerRequest: null });
-  try {
-    let removed = 0;
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-      cursor = next;
-      if (keys.length) removed += await redis.del(...keys);
-    } while (cursor !== '0');
-    return removed;
-  } finally {
-    await redis.quit();
-  }
 }
 
 let seq = 0;
@@ -78,7 +60,7 @@ async function harness(label: string, behaviour: (attempt: number) => Promise<vo
       await dispatcher.stop();
       await queue.close();
       await db.destroy();
-      if (config.redis.url) await flushPrefix(config.redis.url, prefix);
+      if (config.redis.url) await flushRedisPrefix(config.redis.url, prefix);
     },
   };
 }
@@ -227,7 +209,7 @@ describe(`jobs: outbox and dispatcher (${usingRedis() ? 'BullMQ on Redis' : 'in-
       assert.equal(await h.dispatcher.tick(), 1);
       assert.equal(await h.queue.exists(lost.outboxId, 'deposits'), true);
       // Redis lost everything under the prefix (a restart without persistence).
-      assert.ok((await flushPrefix(h.config.redis.url!, h.config.redis.prefix)) > 0);
+      assert.ok((await flushRedisPrefix(h.config.redis.url!, h.config.redis.prefix)) > 0);
     } else {
       // The process died between claiming the row and handing it to the in-process queue.
       await h.db('outbox').where({ id: lost.outboxId }).update({ status: 'enqueued', enqueued_at: h.clock.now() });

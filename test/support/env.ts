@@ -6,6 +6,7 @@
  */
 import crypto from 'node:crypto';
 import knexFactory from 'knex';
+import { Redis } from 'ioredis';
 import { loadConfig, type Config } from '../../src/config';
 import { createDb, migrateLatest, type Db } from '../../src/db';
 
@@ -74,4 +75,21 @@ export async function dropCreatedDatabases(): Promise<void> {
 /** A Redis prefix unique to this run and label. */
 export function redisPrefix(label: string): string {
   return `gztest:${runId}:${label}`;
+}
+
+/** Deletes every Redis key under a prefix: what a Redis restart without persistence does to the queues. */
+export async function flushRedisPrefix(url: string, prefix: string): Promise<number> {
+  const redis = new Redis(url, { maxRetriesPerRequest: null });
+  try {
+    let removed = 0;
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+      cursor = next;
+      if (keys.length) removed += await redis.del(...keys);
+    } while (cursor !== '0');
+    return removed;
+  } finally {
+    await redis.quit();
+  }
 }
