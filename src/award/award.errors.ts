@@ -52,6 +52,12 @@ export const AwardReasonRequired = createError(
   '确定排名第一以外的中标候选人为中标人须说明理由 (a reason is required to award another candidate than the first)',
   'TLR 55',
 );
+export const WinnerRefused = createError(
+  'WINNER_REFUSED',
+  409,
+  '中标人已拒绝签订合同，其投标保证金不予退还 (the winner refused to sign; its deposit is kept)',
+  'TLR 74',
+);
 export const ContractExists = createError('CONTRACT_EXISTS', 409, '该标段已登记合同签订 (the contract is already recorded)');
 export const ContractDateInvalid = createError<{ reason: string }>(
   'CONTRACT_DATE_INVALID',

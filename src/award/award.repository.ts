@@ -222,6 +222,12 @@ export const awardRepository = {
     });
   },
 
+  /** Whether the section's winner has refused to sign (an `award.refusal` on the record). */
+  async refused(db: Runner, tenderId: string, sectionId: string): Promise<boolean> {
+    const row = await db('audit_events').where({ tender_id: tenderId, action: 'award.refusal' }).whereRaw(`payload->>'sectionId' = ?`, [sectionId]).first('seq');
+    return row !== undefined;
+  },
+
   /** Bidder organisations whose deposit for this section has already been released (e.g. withdrawn at the opening). */
   async releasedDeposits(db: Runner, tenderId: string, sectionId: string): Promise<Set<string>> {
     const rows = await db('audit_events').where({ tender_id: tenderId, action: 'deposit.release' }).select('payload');

@@ -26,6 +26,7 @@ const AwardBody = z.object({
   rank: z.number().int().min(1).max(3).optional().meta({ description: '缺省为排名第一的中标候选人 (default: the first candidate)' }),
   reason: z.string().trim().max(2000).optional(),
 });
+const RefusalBody = z.object({ reason: z.string().trim().min(2).max(2000).meta({ description: '中标人拒签的情形及证明 (what the winner refused, and how it is known)' }) });
 const ContractBody = z.object({
   signedAt: z.iso.datetime({ offset: true }).transform((s) => new Date(s)),
   amountFen: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
@@ -85,6 +86,11 @@ export function awardRoutes(routes: RouteTable, award: AwardService): void {
       const sig = await award.noticeFile(ctx, params.tenderId, params.sectionId, 'signature');
       res.type('application/pkcs7-signature').send(sig);
     },
+  });
+  routes.add({
+    method: 'post', path: `${p}/award/refusal`, tag, access: ['agency'], params: SectionParams, body: RefusalBody, status: 200,
+    summary: '登记中标人拒绝签订合同：其投标保证金不予退还 (the winner refuses to sign: its deposit is kept, TLR 74)',
+    handler: ({ ctx, params, body }) => award.recordRefusal(ctx, params.tenderId, params.sectionId, body.reason),
   });
   routes.add({
     method: 'post', path: `${p}/contract`, tag, access: ['agency'], params: SectionParams, body: ContractBody, status: 201,

@@ -202,3 +202,37 @@ describe('award (定标): evaluation, candidate publicity, award notice, contrac
     assert.ok(events.every((e) => e.request_id && e.request_id !== 'system'), 'each under the request that made it');
   });
 });
+
+describe('award: the winner refuses to sign (TLR 74)', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await createTestApp('award-refusal');
+    await createCustodianMembers(t);
+  });
+  after(() => t.close());
+
+  it('when the agency records the winner’s refusal, then the winner’s deposit is forfeited with its basis and no contract can follow', async () => {
+    const w = await world(t, [1_000_000_000, 990_000_000, 1_010_000_000]);
+    await runOpeningToClosed(t, w, []);
+    const all = [w.agency, w.tenderer, ...w.entries.map((e) => e.member)];
+    const base = `/api/v1/tenders/${w.tender.id}/sections/${w.sectionId}`;
+    const ranked = [1, 0, 2].map((i) => w.entries[i]);
+    await t.http.post(`${base}/evaluation`).set(bearer(w.agency.token)).send({ report: '评标报告', candidates: ranked.map((e, i) => ({ bidId: e.bidId, rank: i + 1 })) }).expect(201);
+    const publicity = (await t.http.post(`${base}/publicity`).set(bearer(w.agency.token)).send({}).expect(201)).body.publicity;
+    await advance(t, new Date(publicity.endsAt).getTime() - t.clock.now().getTime(), all);
+    // no refusal before there is an award
+    assert.equal((await t.http.post(`${base}/award/refusal`).set(bearer(w.agency.token)).send({ reason: '中标人书面表示拒绝签订合同' }).expect(404)).body.error.code, 'AWARD_NOT_FOUND');
+    await t.http.post(`${base}/award`).set(bearer(w.agency.token)).send({}).expect(201);
+    // only the tender's agency records it
+    await t.http.post(`${base}/award/refusal`).set(bearer(ranked[0].member.token)).send({ reason: '拒绝' }).expect(403);
+    await t.http.post(`${base}/award/refusal`).set(bearer(w.agency.token)).send({ reason: '中标人书面表示拒绝按投标文件签订合同' }).expect(200);
+
+    const forfeit = await t.ctx.db('audit_events').where({ tender_id: w.tender.id, action: 'deposit.forfeit' }).first();
+    assert.deepEqual([forfeit.payload.bidderOrgId, forfeit.payload.reason, forfeit.payload.basis], [ranked[0].member.orgId, 'winner-refused-to-sign', 'TLR 74']);
+    const release = await t.ctx.db('deposit_releases').where({ section_id: w.sectionId, bidder_org_id: ranked[0].member.orgId }).first();
+    assert.equal(release.reason, 'winner-refused-to-sign');
+    const contract = await t.http.post(`${base}/contract`).set(bearer(w.agency.token)).send({ signedAt: t.clock.now().toISOString(), amountFen: 990_000_000 }).expect(409);
+    assert.deepEqual([contract.body.error.code, contract.body.error.details.basis], ['WINNER_REFUSED', 'TLR 74']);
+    assert.equal((await t.http.post(`${base}/award/refusal`).set(bearer(w.agency.token)).send({ reason: '再次登记' }).expect(409)).body.error.code, 'WINNER_REFUSED');
+  });
+});
