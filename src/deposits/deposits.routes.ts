@@ -35,7 +35,8 @@ export function depositRoutes(
     method: 'get', path: '/refunds/:refundId/voucher.pdf', tag, access: 'authenticated', params: RefundParams, produces: 'application/pdf',
     summary: '保证金退还凭证 PDF (the refund voucher)',
     handler: async ({ ctx, params, res }) => {
-      res.type('application/pdf').send(await svc.deposits.voucher(ctx, params.refundId));
+      const pdf = await svc.deposits.voucher(ctx, params.refundId); // before the type: a refusal answers in JSON
+      res.type('application/pdf').send(pdf);
     },
   });
   routes.add({
@@ -47,7 +48,8 @@ export function depositRoutes(
     method: 'get', path: '/deposits/sla-report.pdf', tag, access: ['regulator', 'operator'], query: ReportQuery, produces: 'application/pdf',
     summary: '保证金退还时效报告 PDF (the same, as a PDF)',
     handler: async ({ ctx, query, res }) => {
-      res.type('application/pdf').send(await svc.sla.pdf(ctx, query));
+      const pdf = await svc.sla.pdf(ctx, query);
+      res.type('application/pdf').send(pdf);
     },
   });
   // The bank's own call: no login, but an HMAC signature over the exact bytes, checked before anything is read.
