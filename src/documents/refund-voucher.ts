@@ -6,7 +6,7 @@
  */
 import { toChineseCapital } from '../shared/chinese-amount';
 import { formatYuan } from '../shared/money';
-import { formatShanghai } from '../shared/time';
+import { formatShanghai, shanghaiDate } from '../shared/time';
 import type { Credit, Refund } from '../deposits/deposits.repository';
 import { FONT, renderPdf, type PdfDocument } from './pdf';
 import { drawKeyValueGrid, drawParagraph } from './table';
@@ -55,7 +55,8 @@ export function renderRefundVoucher(data: RefundVoucherData): Promise<Buffer> {
           ['保证金本金（元）', `¥${formatYuan(r.principalFen)}`],
           ['退还原因', RELEASE_REASONS[r.reason] ?? r.reason],
           ['释放时间', formatShanghai(r.releasedAt)],
-          ['应退还期限', `${formatShanghai(r.dueAt)}${r.dueEstimated ? '（节假日安排未公布，按周末估算）' : ''}`],
+          // the period ends at 00:00 after its last day: shown as that day, by its end
+          ['应退还期限', `${shanghaiDate(new Date(r.dueAt.getTime() - 1))} 24:00 前${r.dueEstimated ? '（节假日安排未公布，按周末估算）' : ''}`],
           ['利息（元）', `¥${formatYuan(r.interestFen ?? 0)}（活期年利率 ${rate}%，${r.interestDays ?? 0} 天，按实际天数/360 计息）`],
           ['退还金额（元）', `¥${formatYuan(total)}`],
           ['退还金额（大写）', toChineseCapital(total)],
