@@ -5,6 +5,10 @@
  * closes every bid has an outcome and its cause (EB 31); a section with fewer than three valid bids fails (流标,
  * TLR 44); otherwise the prices are read out (唱标), bidders confirm (silence is acceptance, GP87 42), objections
  * are raised and answered on the record (TLR 44, EB 39), and the opening record is published (EB 32).
+ *
+ * This file holds the session up to the window's close and the host's pause and resume; the reading, objections and
+ * record are in opening-readout.service.ts, the custodians' remedy in custodian-remedy.ts, the steps and guards they
+ * share in opening-steps.ts.
  */
 import { SignatureError, verifyDetachedSignature } from '../../crypto/signature';
 import { contentKeyDigest } from '../../crypto/opening';
