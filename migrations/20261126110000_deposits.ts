@@ -89,6 +89,8 @@ export async function up(knex: Knex): Promise<void> {
     t.text('bank_txn_id');
     t.timestamp('paid_at', { useTz: true });
     t.integer('sends').notNullable().defaultTo(0);
+    // requests the bank left unanswered in a row: the next is asked after a delay doubling with each
+    t.integer('unanswered').notNullable().defaultTo(0);
     t.text('voucher_blob_key');
     t.index(['tender_id']);
     t.index(['status', 'due_at']);

@@ -66,6 +66,7 @@ export interface Refund {
   bankTxnId: string | null;
   paidAt: Date | null;
   sends: number;
+  unanswered: number;
   voucherBlobKey: string | null;
 }
 
@@ -135,6 +136,7 @@ const refund = (r: Row): Refund => ({
   bankTxnId: r.bank_txn_id ?? null,
   paidAt: date(r.paid_at),
   sends: Number(r.sends),
+  unanswered: Number(r.unanswered),
   voucherBlobKey: r.voucher_blob_key ?? null,
 });
 

@@ -29,11 +29,13 @@ const FALLBACK_CODES = new Set(['ACCOUNT_CLOSED', 'ACCOUNT_FROZEN', 'ACCOUNT_NOT
 const SETTLE_POLLS = 10;
 const SETTLE_POLL_MS = 200;
 /**
- * Without a bank (no BANK_URL), while a payout stays pending, and when the bank does not answer, the refund is looked
- * at again this much later (platform time), under the same key, for as long as it takes; the watch raises an alert
- * well before that can make it late.
+ * Without a bank (no BANK_URL), and while a payout stays pending, the refund is looked at again this much later
+ * (platform time). When the bank does not answer, the wait doubles with each unanswered request, up to
+ * MAX_RECHECK_MS, under the same key, for as long as it takes; the watch raises an alert well before that can make
+ * the refund late.
  */
 const RECHECK_MS = 30_000;
+const MAX_RECHECK_MS = 30 * 60_000;
 
 /** Interest in fen: principal × rate × days / 360, rounded down (rate in basis points a year). */
 export function interestFen(principalFen: number, rateBp: number, days: number): number {
@@ -63,8 +65,10 @@ export class RefundService {
     try {
       await this.send(this.bank, r, ctx);
     } catch (err) {
-      if (err instanceof BankUnavailable) return this.recheckLater(r.id);
-      throw err;
+      if (!(err instanceof BankUnavailable)) throw err;
+      const unanswered = r.unanswered + 1;
+      await repo.updateRefund(this.db, r.id, { unanswered });
+      return this.recheckLater(r.id, Math.min(RECHECK_MS * 2 ** (unanswered - 1), MAX_RECHECK_MS));
     }
   }
 
@@ -73,6 +77,7 @@ export class RefundService {
     let r = first;
     for (;;) {
       let st = await bank.transfer(this.request(r)); // the same request under the same key, however often
+      if (r.unanswered > 0) await repo.updateRefund(this.db, r.id, { unanswered: 0 });
       for (let i = 0; st.state === 'pending' && i < SETTLE_POLLS; i++) {
         await new Promise((resolve) => setTimeout(resolve, SETTLE_POLL_MS));
         st = (await bank.payoutStatus(r.idempotencyKey!)) ?? st;
@@ -185,8 +190,8 @@ export class RefundService {
     );
   }
 
-  private async recheckLater(refundId: string): Promise<void> {
-    await this.db.transaction((trx) => enqueueInTrx(trx, { ...REFUND_JOB, payload: { refundId }, runAt: new Date(this.clock.now().getTime() + RECHECK_MS) }));
+  private async recheckLater(refundId: string, afterMs = RECHECK_MS): Promise<void> {
+    await this.db.transaction((trx) => enqueueInTrx(trx, { ...REFUND_JOB, payload: { refundId }, runAt: new Date(this.clock.now().getTime() + afterMs) }));
   }
 
   /** Halfway to the due time ('at-risk') and at it ('overdue'): an alert if the refund is still unpaid. */
