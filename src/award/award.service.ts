@@ -301,11 +301,7 @@ export class AwardService {
   async recordContract(ctx: ActionContext, tenderId: string, sectionId: string, input: { signedAt: Date; amountFen: number }) {
     const s = await this.managed(ctx, tenderId, sectionId);
     await this.db.transaction(async (trx) => {
-      await repo.lockSection(trx, s.section.id);
-      const award = await repo.findAward(trx, s.section.id);
-      if (!award) throw AwardNotFound();
-      if (await repo.findContract(trx, s.section.id)) throw ContractExists();
-      if (await repo.refused(trx, s.tender.id, s.section.id)) throw WinnerRefused();
+      const award = await this.awaitingContract(trx, s);
       const now = this.clock.now();
       if (input.signedAt.getTime() < award.issuedAt.getTime()) throw ContractDateInvalid({ reason: '早于中标通知书发出时间 (before the award notice)' });
       if (input.signedAt.getTime() > now.getTime()) throw ContractDateInvalid({ reason: '晚于当前平台时间 (in the future)' });
@@ -326,6 +322,16 @@ export class AwardService {
     return this.status(ctx, tenderId, sectionId);
   }
 
+  /** The section's award, locked, while it waits for its contract: neither signed nor refused. */
+  private async awaitingContract(trx: Runner, s: Scope): Promise<Award> {
+    await repo.lockSection(trx, s.section.id);
+    const award = await repo.findAward(trx, s.section.id);
+    if (!award) throw AwardNotFound();
+    if (await repo.findContract(trx, s.section.id)) throw ContractExists();
+    if (await repo.refused(trx, s.tender.id, s.section.id)) throw WinnerRefused();
+    return award;
+  }
+
   /**
    * The winner refuses to sign the contract (or sets new conditions, or gives no performance bond): recorded with its
    * reason, and its deposit is kept (TLR 74). The tenderer may then award the next candidate or tender again (TLR 55),
@@ -334,11 +340,7 @@ export class AwardService {
   async recordRefusal(ctx: ActionContext, tenderId: string, sectionId: string, reason: string) {
     const s = await this.managed(ctx, tenderId, sectionId);
     await this.db.transaction(async (trx) => {
-      await repo.lockSection(trx, s.section.id);
-      const award = await repo.findAward(trx, s.section.id);
-      if (!award) throw AwardNotFound();
-      if (await repo.findContract(trx, s.section.id)) throw ContractExists();
-      if (await repo.refused(trx, s.tender.id, s.section.id)) throw WinnerRefused();
+      const award = await this.awaitingContract(trx, s);
       await this.note(trx, ctx, s, 'award.refusal', { winnerOrgId: award.winnerOrgId, reason, basis: 'TLR 74' });
       await this.releases.forfeit(trx, ctx, { tenderId: s.tender.id, sectionId: s.section.id, bidderOrgId: award.winnerOrgId, bidId: award.bidId, reason: 'winner-refused-to-sign' });
     });

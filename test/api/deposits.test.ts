@@ -15,7 +15,7 @@ import { createTestApp, runDueJobs, type TestApp } from '../support/app';
 import { startBankSim, type BankSim } from '../support/bank-sim';
 import { bearer, bufferBody, createCustodianMembers, createMember, refresh, tenderBody, uploadDocument, type Member } from '../support/factories';
 import { pollUntil } from '../support/poll';
-import { creditAndWait, serveForBank } from '../support/deposits';
+import { creditAndWait, moveBoth, serveForBank } from '../support/deposits';
 
 const SECRET = 'deposits-test-secret-0123456789';
 const DEPOSIT_FEN = 24_000_000;
@@ -43,11 +43,7 @@ describe('deposits: virtual accounts, bank notifications, checks, refunds within
     await sim?.stop();
   });
 
-  /** The platform clock and the bank's move together, as they do in life. */
-  async function moveTo(at: Date) {
-    t.clock.freeze(at);
-    await sim.clock(at);
-  }
+  const moveTo = (at: Date) => moveBoth(t, sim, at);
 
   async function publishedTender(): Promise<{ id: string; sectionId: string; bidDeadline: string }> {
     const d = await t.http.post('/api/v1/tenders').set(bearer(agency.token)).send(tenderBody(tendererOrgId, t.clock.now())).expect(201);

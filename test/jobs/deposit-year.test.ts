@@ -14,7 +14,7 @@ import { startBankSim, type BankSim } from '../support/bank-sim';
 import { bearer, createCustodianMembers, createMember, refresh, tenderBody, type Member } from '../support/factories';
 import { pollUntil } from '../support/poll';
 import { flushRedisPrefix, usingRedis } from '../support/env';
-import { creditAndWait, serveForBank } from '../support/deposits';
+import { creditAndWait, moveBoth, serveForBank } from '../support/deposits';
 
 const SECRET = 'deposit-year-secret-0123456789';
 const TENDERS = 200;
@@ -46,10 +46,7 @@ describe('deposits: a simulated year with bank failures, every refund within two
     await sim?.stop();
   });
 
-  async function moveTo(at: Date) {
-    t.clock.freeze(at);
-    await sim.clock(at);
-  }
+  const moveTo = (at: Date) => moveBoth(t, sim, at);
 
   async function payAndWait(accountNo: string, from: { no: string; name: string; bank: string }, amountFen: number) {
     await creditAndWait(t, sim, { virtualAccountNo: accountNo, payerAccountNo: from.no, payerAccountName: from.name, payerBankName: from.bank, amountFen });

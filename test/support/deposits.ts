@@ -19,6 +19,12 @@ export async function serveForBank(t: TestApp, sim: BankSim): Promise<{ stop(): 
   return { stop: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
 
+/** Moves the platform's clock and the bank's together, as both follow real time in life. */
+export async function moveBoth(t: TestApp, sim: BankSim, at: Date): Promise<void> {
+  t.clock.freeze(at);
+  await sim.clock(at);
+}
+
 /** Books a transfer at the bank and waits until its notification is stored by the platform; returns the txn id. */
 export async function creditAndWait(t: TestApp, sim: BankSim, input: CreditInput): Promise<string> {
   const { txnId } = await sim.credit(input);
