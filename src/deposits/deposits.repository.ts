@@ -294,8 +294,8 @@ export const depositsRepository = {
     await db('refunds').where({ id }).update(patch);
   },
 
-  async refundsOfBidder(db: Runner, bidderOrgId: string): Promise<Refund[]> {
-    return (await db('refunds').where({ bidder_org_id: bidderOrgId }).orderBy('released_at', 'desc')).map(refund);
+  async refundsOfAccount(db: Runner, depositAccountId: string): Promise<Refund[]> {
+    return (await db('refunds').where({ deposit_account_id: depositAccountId }).orderBy('released_at', 'desc')).map(refund);
   },
 
   async refundsOfTender(db: Runner, tenderId: string): Promise<Refund[]> {

@@ -14,7 +14,6 @@ import type { BlobStore } from '../shared/blobs';
 import type { AuditService } from '../monitoring/audit.service';
 import { identityRepository } from '../identity/identity.repository';
 import { tendersRepository, type Tender } from '../tenders/tenders.repository';
-import { canSeeTender } from '../tenders/tender-access';
 import { openingRepository } from '../opening/opening.repository';
 import { BankUnavailable, type BankGateway } from '../bank/gateway';
 import { BankNotConfigured, BankUnavailableError, DepositAfterDeadline, NoDepositRequired, RefundNotFound, VoucherNotReady } from './deposits.errors';
@@ -117,7 +116,7 @@ export class DepositService {
   private async accountView(db: Runner, tender: Tender, a: DepositAccount) {
     const credits = await repo.creditsOfAccount(db, a.id);
     const { status, paidFen } = depositStatus(a.requiredFen, credits);
-    const refunds = (await repo.refundsOfBidder(db, a.bidderOrgId)).filter((r) => r.depositAccountId === a.id);
+    const refunds = await repo.refundsOfAccount(db, a.id);
     return {
       tenderId: tender.id,
       tenderCode: tender.code,
@@ -150,7 +149,8 @@ export class DepositService {
   async ofTender(ctx: ActionContext, tenderId: string) {
     const actor = requireActor(ctx, 'agency', 'tenderer', 'regulator', 'operator');
     const tender = await tendersRepository.findTender(this.db, tenderId);
-    if (!tender || !canSeeTender(actor, tender) || (!seesEverything(actor) && actor.orgId !== tender.agencyOrgId && actor.orgId !== tender.tendererOrgId)) {
+    // the tender's own agency and tenderer, and the supervisors; anyone else is told it does not exist
+    if (!tender || (!seesEverything(actor) && actor.orgId !== tender.agencyOrgId && actor.orgId !== tender.tendererOrgId)) {
       throw NotFound({ resource: '招标项目' });
     }
     const sections = await tendersRepository.listSections(this.db, tender.id);
