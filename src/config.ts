@@ -92,6 +92,23 @@ export const configKeys = {
     int(0, 10_000).default(35),
     'Interest paid with a refunded deposit, basis points a year (35 = 0.35%, the demand-deposit rate), actual days / 360.',
   ),
+  MONITORING_SCAN_SECONDS: key(int(5, 86_400).default(60), 'How often the monitoring rules read the new audit events (same address across bidders, staff behaviour, …).'),
+  MONITORING_THRESHOLDS: key(
+    z
+      .string()
+      .default('{}')
+      .transform((text, c) => {
+        try {
+          const v = JSON.parse(text);
+          if (v && typeof v === 'object' && !Array.isArray(v) && Object.values(v).every((n) => typeof n === 'number')) return v as Record<string, number>;
+        } catch {
+          // reported below
+        }
+        c.addIssue({ code: 'custom', message: 'a JSON object of numbers, e.g. {"similar-bids.minSimilarity":0.9}' });
+        return z.NEVER;
+      }),
+    'The monitoring rules\' thresholds changed from their defaults, as JSON keyed "<rule>.<threshold>" (see the alerts section).',
+  ),
 } as const;
 
 type Keys = typeof configKeys;
@@ -119,6 +136,7 @@ export interface Config {
   maxJsonBytes: number;
   bidMaxBytes: number;
   bank: { url?: string; timeoutMs: number; notifySecret: string; interestRateBp: number };
+  monitoring: { scanSeconds: number; thresholds: Record<string, number> };
 }
 
 export class ConfigError extends Error {}
@@ -169,6 +187,7 @@ export function loadConfig(overrides: Partial<Record<keyof Keys, string>> = {}):
     maxJsonBytes: r.MAX_JSON_BYTES,
     bidMaxBytes: r.BID_MAX_BYTES,
     bank: { url: r.BANK_URL, timeoutMs: r.BANK_TIMEOUT_MS, notifySecret: r.BANK_NOTIFY_SECRET, interestRateBp: r.DEPOSIT_INTEREST_RATE_BP },
+    monitoring: { scanSeconds: r.MONITORING_SCAN_SECONDS, thresholds: r.MONITORING_THRESHOLDS },
   };
 }
 

@@ -41,6 +41,11 @@ import { RefundService } from './deposits/refunds.service';
 import { ReconciliationService } from './deposits/reconciliation.service';
 import { SlaReportService } from './deposits/sla-report';
 import { registerDepositJobs } from './deposits/deposits.jobs';
+import { RuleEngine } from './monitoring/rules/engine';
+import { RULES } from './monitoring/rules';
+import { registerRuleJobs, scheduleRuleJobs } from './monitoring/rules/rules.jobs';
+import { CalendarYearMissing } from './calendar/calendar.errors';
+import { weekday } from './calendar/working-days';
 
 export interface Services {
   audit: AuditService;
@@ -62,6 +67,7 @@ export interface Services {
   refunds: RefundService;
   reconciliation: ReconciliationService;
   sla: SlaReportService;
+  monitoring: RuleEngine;
 }
 
 export interface AppContext {
@@ -140,11 +146,19 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const opening = new OpeningService(db, clock, steps, audit, alerts, certificates, live, opener, remedy, config.platformKeyPassphrase, releases);
   const openingReadout = new OpeningReadout(db, clock, steps, blobs, opening, (tenderId) => renderSignedOpeningRecord(db, keys, tenderId, clock.now()));
   const award = new AwardService(db, clock, audit, blobs, keys, releases);
-  const services: Services = { audit, alerts, identity, certificates, auth, tenders, custody, uploads, bids, opening, openingReadout, live, award, calendar, deposits, credits, refunds, reconciliation, sla };
+  const monitoring = new RuleEngine(db, clock, audit, {
+    clock,
+    blobs,
+    // a year with no published notice is reported by the calendar itself; the rules fall back to Monday–Friday
+    isWorkingDay: (date) => calendar.isWorkingDay(date).catch((err) => (CalendarYearMissing.is(err) ? weekday(date) <= 5 : Promise.reject(err))),
+  }, RULES, config.monitoring.thresholds, logger);
+  const scheduleRules = () => db.transaction((trx) => scheduleRuleJobs(trx, clock.now(), config.monitoring.scanSeconds));
+  const services: Services = { audit, alerts, identity, certificates, auth, tenders, custody, uploads, bids, opening, openingReadout, live, award, calendar, deposits, credits, refunds, reconciliation, sla, monitoring };
 
   registerTenderJobs(registry, () => ({ tenders, uploads, opening }));
   registerOpeningJobs(registry, () => ({ opening, remedy, readout: openingReadout }));
   registerDepositJobs(registry, () => ({ refunds, reconciliation }));
+  registerRuleJobs(registry, () => ({ engine: monitoring, schedule: scheduleRules }));
 
   if (opts.bootstrap ?? true) {
     await ensureOperator(db, identity, audit, {
@@ -172,6 +186,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
       if (jobsStarted) return;
       jobsStarted = true;
       await reconciliation.schedule(); // the nightly statement check, once whatever the number of instances
+      await scheduleRules(); // the monitoring scan and the nightly rules, likewise
       await queue.startWorkers();
       dispatcher.start();
     },

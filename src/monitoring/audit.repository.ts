@@ -7,7 +7,8 @@ export interface StoredAuditEvent extends AuditRecord {
 
 type Row = Record<string, unknown>;
 
-function fromRow(r: Row): StoredAuditEvent {
+/** A row of audit_events as the chain hashed it. */
+export function auditEventFromRow(r: Row): StoredAuditEvent {
   return {
     seq: Number(r.seq),
     occurredAt: new Date(r.occurred_at as string | Date),
@@ -67,7 +68,7 @@ export const auditRepository = {
   /** Events in seq order after `afterSeq`, a page at a time (the verifier walks the whole chain this way). */
   async pageAfter(db: Runner, afterSeq: number, limit: number): Promise<StoredAuditEvent[]> {
     const rows = await db('audit_events').where('seq', '>', afterSeq).orderBy('seq').limit(limit);
-    return rows.map(fromRow);
+    return rows.map(auditEventFromRow);
   },
 
   async list(
@@ -79,7 +80,7 @@ export const auditRepository = {
     if (filter.action) q.where('action', filter.action);
     if (filter.actorOrgId) q.where('actor_org_id', filter.actorOrgId);
     if (filter.beforeSeq) q.where('seq', '<', filter.beforeSeq);
-    return (await q).map(fromRow);
+    return (await q).map(auditEventFromRow);
   },
 
   async head(db: Runner): Promise<{ seq: number; hash: string } | null> {

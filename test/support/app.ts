@@ -32,10 +32,11 @@ export interface TestApp {
  * `logs`: collect every log line (at debug level) instead of discarding them, for tests that read the logs.
  * `restartable`: on the embedded default, keep the database in a directory rather than in memory, so that
  * `restartTestApp` can stop the platform and start it again on the same data.
+ * `config`: settings changed for this app (e.g. `trustProxy`, to give requests addresses with X-Forwarded-For).
  */
 export async function createTestApp(
   label: string,
-  opts: { logs?: string[]; restartable?: boolean; bank?: Partial<Config['bank']>; start?: Date } = {},
+  opts: { logs?: string[]; restartable?: boolean; bank?: Partial<Config['bank']>; start?: Date; config?: Partial<Config> } = {},
 ): Promise<TestApp> {
   const { config: migrated, db } = await createMigratedDatabase(label);
   await db.destroy();
@@ -50,6 +51,7 @@ export async function createTestApp(
     adminPassword: ADMIN_PASSWORD,
     redis: { ...dbConfig.redis, prefix: redisPrefix(label) },
     bank: { ...dbConfig.bank, ...opts.bank },
+    ...opts.config,
   };
   const clock = new ControllableClock();
   clock.freeze(opts.start ?? T0);
