@@ -4,6 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { createTestApp, type TestApp } from '../support/app';
+import { thresholdsFor } from '../../src/monitoring/rules/engine';
+import { RULES } from '../../src/monitoring/rules';
 import { bearer, createCustodianMembers, createMember, tenderBody, uploadDocument, type Member } from '../support/factories';
 
 describe('monitoring rule shared-address', () => {
@@ -87,4 +89,17 @@ describe('monitoring rule shared-address', () => {
     assert.equal((await alertsOf(first.id)).length, 0);
     assert.equal((await alertsOf(second.id)).length, 0);
   });
+
+  it('is listed for regulators with its basis and thresholds, and MONITORING_THRESHOLDS names only real thresholds', async () => {
+    const regulator = await createMember(t, 'regulator');
+    const rules = (await t.http.get('/api/v1/monitoring/rules').set(bearer(regulator.token)).expect(200)).body;
+    const rule = rules.find((r: { id: string }) => r.id === 'shared-address');
+    assert.deepEqual(rule.thresholds, { minBidders: 2 });
+    assert.match(rule.basis, /TLR 40/);
+    const bidder = await createMember(t, 'bidder');
+    await t.http.get('/api/v1/monitoring/rules').set(bearer(bidder.token)).expect(403);
+    assert.throws(() => thresholdsFor(RULES, { 'shared-address.minBiders': 3 }), /no threshold "shared-address.minBiders"/);
+    assert.equal(thresholdsFor(RULES, { 'shared-address.minBidders': 3 }).get('shared-address')!.minBidders, 3);
+  });
 });
+

@@ -60,6 +60,18 @@ export class RuleEngine {
     return { ...this.thresholds.get(ruleId) };
   }
 
+  /** The rules as a regulator reads them: what each looks for, on what basis, when it runs, with which thresholds. */
+  describe() {
+    return this.rules.map((r) => ({
+      id: r.id,
+      description: r.description,
+      basis: r.basis,
+      runs: [r.onEvents && '审计事件到达时 (on new audit events)', r.onOpened && '解密完成后 (after decryption)', r.onSchedule && '每日夜间 (nightly)'].filter(Boolean),
+      thresholds: this.thresholdsOf(r.id),
+      defaults: r.defaults,
+    }));
+  }
+
   /** Reads the chain from the cursor to its head, page by page; each page's alerts and cursor commit together. */
   async scan(): Promise<EngineResult> {
     const total: EngineResult = { events: 0, raised: 0 };
