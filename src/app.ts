@@ -24,6 +24,8 @@ import { openingRoutes } from './opening/opening.routes';
 import { awardRoutes } from './award/award.routes';
 import { calendarRoutes } from './calendar/calendar.routes';
 import { depositRoutes } from './deposits/deposits.routes';
+import { opendataRoutes } from './opendata/ocds.routes';
+import { OcdsService } from './opendata/ocds.service';
 
 export const VERSION = '0.1.0';
 
@@ -42,6 +44,8 @@ export function buildRouteTable(ctx: AppContext): RouteTable {
   awardRoutes(routes, services.award);
   calendarRoutes(routes, services.calendar);
   depositRoutes(routes, { deposits: services.deposits, credits: services.credits, sla: services.sla });
+  // open data reads only: a stateless service over the database, built here rather than wired in the context
+  opendataRoutes(routes, new OcdsService(ctx.db, ctx.clock, { prefix: ctx.config.ocds.prefix, publisherName: ctx.config.platformName }));
 
   routes.add({
     method: 'get', path: '/time', tag: 'platform', access: 'public',

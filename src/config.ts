@@ -92,6 +92,10 @@ export const configKeys = {
     int(0, 10_000).default(35),
     'Interest paid with a refunded deposit, basis points a year (35 = 0.35%, the demand-deposit rate), actual days / 360.',
   ),
+  OCDS_PREFIX: key(
+    z.string().regex(/^ocds-[a-z0-9]{6}$/, 'expected ocds- and six lower-case letters or digits').default('ocds-gzpt00'),
+    'ocid prefix of the open data (OCDS). The default is a placeholder: register a prefix with the Open Contracting Partnership before publishing.',
+  ),
   MONITORING_SCAN_SECONDS: key(int(5, 86_400).default(60), 'How often the monitoring rules read the new audit events (same address across bidders, staff behaviour, …).'),
   MONITORING_THRESHOLDS: key(
     z
@@ -136,6 +140,7 @@ export interface Config {
   maxJsonBytes: number;
   bidMaxBytes: number;
   bank: { url?: string; timeoutMs: number; notifySecret: string; interestRateBp: number };
+  ocds: { prefix: string };
   monitoring: { scanSeconds: number; thresholds: Record<string, number> };
 }
 
@@ -187,6 +192,7 @@ export function loadConfig(overrides: Partial<Record<keyof Keys, string>> = {}):
     maxJsonBytes: r.MAX_JSON_BYTES,
     bidMaxBytes: r.BID_MAX_BYTES,
     bank: { url: r.BANK_URL, timeoutMs: r.BANK_TIMEOUT_MS, notifySecret: r.BANK_NOTIFY_SECRET, interestRateBp: r.DEPOSIT_INTEREST_RATE_BP },
+    ocds: { prefix: r.OCDS_PREFIX },
     monitoring: { scanSeconds: r.MONITORING_SCAN_SECONDS, thresholds: r.MONITORING_THRESHOLDS },
   };
 }
