@@ -36,7 +36,7 @@ export function buildRouteTable(ctx: AppContext): RouteTable {
   identityRoutes(routes, services);
   tenderRoutes(routes, services.tenders);
   auditRoutes(routes, { audit: services.audit });
-  alertRoutes(routes, { alerts: services.alerts });
+  alertRoutes(routes, { alerts: services.alerts, review: services.alertReview, report: services.alertReport });
   custodyRoutes(routes, services.custody);
   bidRoutes(routes, { uploads: services.uploads, bids: services.bids });
   liveRoutes(routes, { live: services.live, auth: services.auth });

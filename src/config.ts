@@ -92,6 +92,16 @@ export const configKeys = {
     int(0, 10_000).default(35),
     'Interest paid with a refunded deposit, basis points a year (35 = 0.35%, the demand-deposit rate), actual days / 360.',
   ),
+  ALERT_DUE_WORKING_DAYS: key(
+    z
+      .string()
+      .default('critical:1,high:3,warning:5,info:10')
+      .superRefine((text, c) => {
+        const parsed = parseAlertDueWorkingDays(text);
+        if (typeof parsed === 'string') c.addIssue({ code: 'custom', message: parsed });
+      }),
+    'Working days a regulator has to handle an alert, by severity (the day raised not counted; China calendar). All four severities, a more severe one never given longer.',
+  ),
   OCDS_PREFIX: key(
     z.string().regex(/^ocds-[a-z0-9]{6}$/, 'expected ocds- and six lower-case letters or digits').default('ocds-gzpt00'),
     'ocid prefix of the open data (OCDS). The default is a placeholder: register a prefix with the Open Contracting Partnership before publishing.',
@@ -114,6 +124,28 @@ export const configKeys = {
     'The monitoring rules\' thresholds changed from their defaults, as JSON keyed "<rule>.<threshold>" (see the alerts section).',
   ),
 } as const;
+
+export type AlertDueWorkingDays = { critical: number; high: number; warning: number; info: number };
+
+/** `critical:1,high:3,warning:5,info:10` → days by severity, or what is wrong with it. */
+export function parseAlertDueWorkingDays(text: string): AlertDueWorkingDays | string {
+  const order = ['critical', 'high', 'warning', 'info'] as const;
+  const days: Partial<AlertDueWorkingDays> = {};
+  for (const part of text.split(',')) {
+    const m = /^\s*(critical|high|warning|info)\s*:\s*(\d{1,2})\s*$/.exec(part);
+    if (!m) return `"${part.trim()}" is not severity:days (severity one of ${order.join(', ')}; days 0–60)`;
+    const severity = m[1] as (typeof order)[number];
+    if (days[severity] !== undefined) return `${severity} is given twice`;
+    if (Number(m[2]) > 60) return `${severity}: at most 60 working days`;
+    days[severity] = Number(m[2]);
+  }
+  const missing = order.filter((s) => days[s] === undefined);
+  if (missing.length) return `missing ${missing.join(', ')}`;
+  for (let i = 1; i < order.length; i++) {
+    if (days[order[i - 1]]! > days[order[i]]!) return `${order[i - 1]} may not have longer than ${order[i]}`;
+  }
+  return days as AlertDueWorkingDays;
+}
 
 type Keys = typeof configKeys;
 export type RawConfig = { [K in keyof Keys]: z.output<Keys[K]['schema']> };
@@ -140,6 +172,7 @@ export interface Config {
   maxJsonBytes: number;
   bidMaxBytes: number;
   bank: { url?: string; timeoutMs: number; notifySecret: string; interestRateBp: number };
+  alerts: { dueWorkingDays: AlertDueWorkingDays };
   ocds: { prefix: string };
   monitoring: { scanSeconds: number; thresholds: Record<string, number> };
 }
@@ -192,6 +225,7 @@ export function loadConfig(overrides: Partial<Record<keyof Keys, string>> = {}):
     maxJsonBytes: r.MAX_JSON_BYTES,
     bidMaxBytes: r.BID_MAX_BYTES,
     bank: { url: r.BANK_URL, timeoutMs: r.BANK_TIMEOUT_MS, notifySecret: r.BANK_NOTIFY_SECRET, interestRateBp: r.DEPOSIT_INTEREST_RATE_BP },
+    alerts: { dueWorkingDays: parseAlertDueWorkingDays(r.ALERT_DUE_WORKING_DAYS) as AlertDueWorkingDays },
     ocds: { prefix: r.OCDS_PREFIX },
     monitoring: { scanSeconds: r.MONITORING_SCAN_SECONDS, thresholds: r.MONITORING_THRESHOLDS },
   };

@@ -19,6 +19,8 @@ import { ensureOperator } from './identity/bootstrap';
 import { TenderService } from './tenders/tenders.service';
 import { CustodyService } from './custody/custody.service';
 import { AlertsService } from './monitoring/alerts.service';
+import { AlertReviewService } from './monitoring/alert-review.service';
+import { AlertReportService } from './monitoring/alert-report.service';
 import { BidUploadService } from './bids/bid-upload.service';
 import { BidService } from './bids/bids.service';
 import { OpeningService } from './opening/opening.service';
@@ -50,6 +52,8 @@ import { weekday } from './calendar/working-days';
 export interface Services {
   audit: AuditService;
   alerts: AlertsService;
+  alertReview: AlertReviewService;
+  alertReport: AlertReportService;
   identity: IdentityService;
   certificates: CertificateService;
   auth: AuthService;
@@ -124,7 +128,9 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const certificates = new CertificateService(db, clock, audit, keys, config.certValidityDays);
   const tokens = new TokenSigner(keys.tokenSecret, clock, config.tokenTtlSeconds);
   const auth = new AuthService(db, clock, audit, certificates, tokens, config.loginChallengeTtlSeconds);
-  const alerts = new AlertsService(db, clock, audit);
+  const alerts = new AlertsService(db, clock, audit, config.alerts.dueWorkingDays);
+  const alertReview = new AlertReviewService(db, clock, audit, alerts);
+  const alertReport = new AlertReportService(db, clock, alerts);
   const calendar = new CalendarService(db, clock, audit, alerts);
   // the bank (银企直连): unset, deposit accounts are refused and refunds wait for one
   const bank = config.bank.url ? new HttpBankGateway({ baseUrl: config.bank.url, timeoutMs: config.bank.timeoutMs }) : null;
@@ -153,7 +159,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     isWorkingDay: (date) => calendar.isWorkingDay(date).catch((err) => (CalendarYearMissing.is(err) ? weekday(date) <= 5 : Promise.reject(err))),
   }, RULES, config.monitoring.thresholds, logger);
   const scheduleRules = () => db.transaction((trx) => scheduleRuleJobs(trx, clock.now(), config.monitoring.scanSeconds));
-  const services: Services = { audit, alerts, identity, certificates, auth, tenders, custody, uploads, bids, opening, openingReadout, live, award, calendar, deposits, credits, refunds, reconciliation, sla, monitoring };
+  const services: Services = { audit, alerts, alertReview, alertReport, identity, certificates, auth, tenders, custody, uploads, bids, opening, openingReadout, live, award, calendar, deposits, credits, refunds, reconciliation, sla, monitoring };
 
   registerTenderJobs(registry, () => ({ tenders, uploads, opening }));
   registerOpeningJobs(registry, () => ({ opening, remedy, readout: openingReadout }));

@@ -40,6 +40,7 @@ const PLATFORM_TABLES = [
   'awards',
   'contracts',
   'alerts',
+  'alert_dispositions',
   'deposit_accounts',
   'deposit_credits',
   'bank_notification_nonces',
