@@ -35,7 +35,7 @@ export function buildRouteTable(ctx: AppContext): RouteTable {
   const { services } = ctx;
   identityRoutes(routes, services);
   tenderRoutes(routes, services.tenders);
-  auditRoutes(routes, { audit: services.audit });
+  auditRoutes(routes, { audit: services.audit, checkpoints: services.checkpoints });
   alertRoutes(routes, { alerts: services.alerts, review: services.alertReview, report: services.alertReport });
   custodyRoutes(routes, services.custody);
   bidRoutes(routes, { uploads: services.uploads, bids: services.bids });

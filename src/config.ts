@@ -123,6 +123,10 @@ export const configKeys = {
       }),
     'The monitoring rules\' thresholds changed from their defaults, as JSON keyed "<rule>.<threshold>" (see the alerts section).',
   ),
+  AUDIT_CHECKPOINT_MINUTES: key(
+    int(1, 1440).default(10),
+    'How often the audit chain gets a signed checkpoint (Merkle root) when it has grown: the longest a bidder waits for its receipt\'s inclusion proof.',
+  ),
 } as const;
 
 export type AlertDueWorkingDays = { critical: number; high: number; warning: number; info: number };
@@ -175,6 +179,7 @@ export interface Config {
   alerts: { dueWorkingDays: AlertDueWorkingDays };
   ocds: { prefix: string };
   monitoring: { scanSeconds: number; thresholds: Record<string, number> };
+  audit: { checkpointMinutes: number };
 }
 
 export class ConfigError extends Error {}
@@ -228,6 +233,7 @@ export function loadConfig(overrides: Partial<Record<keyof Keys, string>> = {}):
     alerts: { dueWorkingDays: parseAlertDueWorkingDays(r.ALERT_DUE_WORKING_DAYS) as AlertDueWorkingDays },
     ocds: { prefix: r.OCDS_PREFIX },
     monitoring: { scanSeconds: r.MONITORING_SCAN_SECONDS, thresholds: r.MONITORING_THRESHOLDS },
+    audit: { checkpointMinutes: r.AUDIT_CHECKPOINT_MINUTES },
   };
 }
 

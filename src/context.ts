@@ -43,6 +43,8 @@ import { RefundService } from './deposits/refunds.service';
 import { ReconciliationService } from './deposits/reconciliation.service';
 import { SlaReportService } from './deposits/sla-report';
 import { registerDepositJobs } from './deposits/deposits.jobs';
+import { CheckpointService } from './monitoring/checkpoints.service';
+import { registerCheckpointJobs } from './monitoring/monitoring.jobs';
 import { RuleEngine } from './monitoring/rules/engine';
 import { RULES } from './monitoring/rules';
 import { registerRuleJobs, scheduleRuleJobs } from './monitoring/rules/rules.jobs';
@@ -72,6 +74,7 @@ export interface Services {
   reconciliation: ReconciliationService;
   sla: SlaReportService;
   monitoring: RuleEngine;
+  checkpoints: CheckpointService;
 }
 
 export interface AppContext {
@@ -159,11 +162,13 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     isWorkingDay: (date) => calendar.isWorkingDay(date).catch((err) => (CalendarYearMissing.is(err) ? weekday(date) <= 5 : Promise.reject(err))),
   }, RULES, config.monitoring.thresholds, logger);
   const scheduleRules = () => db.transaction((trx) => scheduleRuleJobs(trx, clock.now(), config.monitoring.scanSeconds));
-  const services: Services = { audit, alerts, alertReview, alertReport, identity, certificates, auth, tenders, custody, uploads, bids, opening, openingReadout, live, award, calendar, deposits, credits, refunds, reconciliation, sla, monitoring };
+  const checkpoints = new CheckpointService(db, clock, audit, keys, { platformName: config.platformName, intervalMinutes: config.audit.checkpointMinutes });
+  const services: Services = { audit, alerts, alertReview, alertReport, identity, certificates, auth, tenders, custody, uploads, bids, opening, openingReadout, live, award, calendar, deposits, credits, refunds, reconciliation, sla, monitoring, checkpoints };
 
   registerTenderJobs(registry, () => ({ tenders, uploads, opening }));
   registerOpeningJobs(registry, () => ({ opening, remedy, readout: openingReadout }));
   registerDepositJobs(registry, () => ({ refunds, reconciliation }));
+  registerCheckpointJobs(registry, () => ({ checkpoints }));
   registerRuleJobs(registry, () => ({ engine: monitoring, schedule: scheduleRules }));
 
   if (opts.bootstrap ?? true) {
@@ -193,6 +198,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
       jobsStarted = true;
       await reconciliation.schedule(); // the nightly statement check, once whatever the number of instances
       await scheduleRules(); // the monitoring scan and the nightly rules, likewise
+      await checkpoints.schedule(); // the audit chain's signed checkpoints, likewise
       await queue.startWorkers();
       dispatcher.start();
     },

@@ -4,12 +4,26 @@
  * Exit codes: 0 intact, 1 broken, 2 could not verify (no database, not migrated, bad configuration).
  * It only reads: it never migrates, bootstraps or writes. With the embedded database, stop the server first
  * (PGlite is a single-process database).
+ *
+ * Offline, without any database:
+ *   --export DIR|FILE   an export (`npm run audit:export` directory, or the NDJSON of GET /audit/export): the chain,
+ *                       the signed checkpoints, their roots and certificates; every problem named with its place
+ *   --proof FILE        a saved inclusion proof (GET /audit/events/:seq/proof), with --ca the platform root
  */
 import fs from 'node:fs';
+import readline from 'node:readline';
 import { Command } from 'commander';
 import { loadConfig, type Config } from '../config';
 import { createDb, type Db } from '../db';
 import { verifyChain, type ChainProblem, type VerifyResult } from '../monitoring/audit.service';
+import {
+  eventLineOfRecord,
+  ExportVerifier,
+  PROBLEM_KIND_LABELS,
+  verifyInclusionProofDocument,
+  type ExportVerifyResult,
+  type ProofVerifyResult,
+} from '../monitoring/export-verify';
 import { runIfEntryPoint } from './entry';
 
 export type Out = (line: string) => void;
@@ -70,16 +84,96 @@ function describeTarget(config: Config): string {
   return `PGlite (embedded) ${config.database.embeddedDir}`;
 }
 
+function linesOfFile(file: string): AsyncIterable<string> {
+  return readline.createInterface({ input: fs.createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
+}
+
+/** Verifies an export directory, or an export stream file, reading the events a line at a time. */
+export async function verifyExportAt(where: string): Promise<ExportVerifyResult> {
+  if (fs.statSync(where).isDirectory()) {
+    const read = (name: string) => fs.readFileSync(`${where}/${name}`, 'utf8');
+    const v = new ExportVerifier({ checkpoints: read('checkpoints.json'), caPem: read('certificates/ca.pem'), signerPem: read('certificates/signer.pem') });
+    for await (const line of linesOfFile(`${where}/events.ndjson`)) v.line(line);
+    return v.finish();
+  }
+  // the NDJSON stream: header, certificates and checkpoints come before the first event
+  const certs: Record<string, string> = {};
+  const checkpoints: unknown[] = [];
+  let v: ExportVerifier | null = null;
+  const start = () => (v ??= new ExportVerifier({ checkpoints, caPem: certs.ca ?? '', signerPem: certs.signer ?? '' }));
+  for await (const line of linesOfFile(where)) {
+    const event = eventLineOfRecord(line);
+    if (event !== null) {
+      start().line(event);
+      continue;
+    }
+    if (line.trim() === '') continue;
+    const record = JSON.parse(line) as { record?: string; name?: string; pem?: string; checkpoint?: unknown };
+    if (v) throw new Error(`a ${record.record ?? 'non-event'} record after the events began`);
+    if (record.record === 'certificate' && record.name && record.pem) certs[record.name] = record.pem;
+    else if (record.record === 'checkpoint') checkpoints.push(record.checkpoint);
+  }
+  return start().finish();
+}
+
+/** Prints an export's verification; exit code 0 intact, 1 problems found. */
+export async function runExportVerify(where: string, out: Out, opts: { json?: boolean } = {}): Promise<{ exitCode: 0 | 1; result: ExportVerifyResult }> {
+  const started = Date.now();
+  const result = await verifyExportAt(where);
+  const exitCode = result.ok ? 0 : 1;
+  if (opts.json) {
+    out(JSON.stringify({ ...result, elapsedMs: Date.now() - started }));
+    return { exitCode, result };
+  }
+  out(`根证书指纹 (CA SHA-256 fingerprint, compare with the platform's published one): ${result.caFingerprintSha256 ?? '-'}`);
+  out(`事件 ${result.events} 条，最后为第 ${result.headSeq ?? '-'} 条 (events read: ${result.events}, head seq ${result.headSeq ?? '-'} ${result.headHash ?? ''})`);
+  for (const p of result.problems) {
+    const where = [p.seq !== undefined ? `seq ${p.seq}` : null, p.line !== undefined ? `line ${p.line}` : null, p.checkpoint !== undefined ? `checkpoint ${p.checkpoint}` : null]
+      .filter(Boolean)
+      .join(', ');
+    out(`  ✗ ${p.kind} [${where || '-'}] ${PROBLEM_KIND_LABELS[p.kind]}`);
+    out(`      ${p.detail}`);
+  }
+  if (result.omittedProblems) out(`  … 另有 ${result.omittedProblems} 处问题未列出 (${result.omittedProblems} more not listed)`);
+  out(result.message);
+  return { exitCode, result };
+}
+
+/** Prints a saved inclusion proof's verification; exit code 0 valid, 1 not. */
+export function runProofVerify(file: string, out: Out, opts: { json?: boolean; caPem?: string } = {}): { exitCode: 0 | 1; result: ProofVerifyResult } {
+  const result = verifyInclusionProofDocument(JSON.parse(fs.readFileSync(file, 'utf8')), opts.caPem);
+  const exitCode = result.ok ? 0 : 1;
+  if (opts.json) {
+    out(JSON.stringify(result));
+    return { exitCode, result };
+  }
+  out(`根证书指纹 (CA SHA-256 fingerprint): ${result.caFingerprintSha256 ?? '-'}${result.ca === 'given' ? '' : ' — 取自证明文件本身，请与平台公布的核对 (taken from the proof file itself: compare it with the published one, or pass --ca)'}`);
+  for (const p of result.problems) out(`  ✗ ${p}`);
+  out(result.message);
+  return { exitCode, result };
+}
+
 async function main(argv: string[]): Promise<number> {
   const program = new Command()
     .name('audit-verify')
     .description('校验审计链，指出第一处断裂 (verify the audit chain; names the first broken row)')
     .option('--json', '以 JSON 输出结果 (print the result as JSON)')
+    .option('--export <path>', '离线校验导出目录或 NDJSON 文件，无需数据库 (verify an export directory or NDJSON file offline)')
+    .option('--proof <file>', '校验保存的包含证明 (verify a saved inclusion proof)')
+    .option('--ca <file>', '平台根证书，用于 --proof (the platform root certificate, for --proof)')
     .addHelpText('after', '\n退出码 (exit codes): 0 完整 intact, 1 断裂 broken, 2 无法校验 could not verify.\n使用内嵌数据库时请先停止服务器 (with the embedded database, stop the server first).')
     .parse(argv);
-  const opts = program.opts<{ json?: boolean }>();
-  const config = loadConfig();
+  const opts = program.opts<{ json?: boolean; export?: string; proof?: string; ca?: string }>();
   const out: Out = (line) => console.log(line);
+  if (opts.export) {
+    if (!fs.existsSync(opts.export)) {
+      console.error(`找不到导出 (no export at ${opts.export})`);
+      return 2;
+    }
+    return (await runExportVerify(opts.export, out, { json: opts.json })).exitCode;
+  }
+  if (opts.proof) return runProofVerify(opts.proof, out, { json: opts.json, caPem: opts.ca ? fs.readFileSync(opts.ca, 'utf8') : undefined }).exitCode;
+  const config = loadConfig();
   const info: Out = (line) => (opts.json ? console.error(line) : console.log(line));
 
   if (!config.database.url && !fs.existsSync(config.database.embeddedDir)) {

@@ -17,6 +17,7 @@ const PLATFORM_TABLES = [
   'login_challenges',
   'revoked_tokens',
   'audit_events',
+  'audit_checkpoints',
   'tenders',
   'sections',
   'tender_documents',
