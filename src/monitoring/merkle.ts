@@ -72,7 +72,7 @@ export class MerkleBuilder {
   }
 
   push(leaf: Uint8Array): void {
-    let node = Buffer.from(leaf);
+    let node: Buffer = Buffer.from(leaf);
     // each trailing 1-bit of the old size is a complete subtree the new leaf completes a sibling for
     for (let s = this.count; s % 2 === 1; s = (s - 1) / 2) node = nodeHash(this.stack.pop()!, node);
     this.stack.push(node);
