@@ -263,3 +263,74 @@ describe('open data: tenders, awards and contracts as OCDS 1.1 release packages'
     }
   });
 });
+
+describe('open data: a failed opening (流标) and a winner who refuses to sign', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await createTestApp('opendata-outcomes');
+    await createCustodianMembers(t);
+  });
+  after(() => t.close());
+
+  const members = (w: OpeningWorld) => [w.agency, w.tenderer, ...w.entries.map((e) => e.member)];
+  async function advance(ms: number, w: OpeningWorld): Promise<void> {
+    t.clock.freeze(new Date(t.clock.now().getTime() + ms));
+    await runDueJobs(t);
+    await refresh(t, ...members(w));
+  }
+  /** Every bidder decrypts; the window closes and the prices are read (or the opening fails for want of three). */
+  async function readPrices(w: OpeningWorld): Promise<void> {
+    const hall = `/api/v1/tenders/${w.tender.id}/opening`;
+    t.clock.freeze(new Date(w.tender.bidDeadline));
+    await runDueJobs(t);
+    await refresh(t, ...members(w));
+    for (const e of w.entries) await t.http.post(`${hall}/sign-in`).set(bearer(e.member.token)).expect(200);
+    await t.http.post(`${hall}/start-decryption`).set(bearer(w.agency.token)).expect(200);
+    for (const e of w.entries) await postKey(t, w.tender.id, e, await keyBody(e, t)).expect(202);
+    await runDueJobs(t);
+    await advance(30 * MINUTE_MS, w);
+  }
+  const packageOf = async (tenderId: string): Promise<Package> => (await t.http.get(`${OCDS}/tenders/${tenderId}`).expect(200)).body;
+
+  it('when only two bids open, then the tender update names both bidders and marks the lot and the tender unsuccessful (TLR 44)', async () => {
+    const w = await world(t, [990_000_000, 1_010_000_000]);
+    await readPrices(w);
+    assert.equal((await t.http.get(`/api/v1/tenders/${w.tender.id}/opening`).set(bearer(w.agency.token)).expect(200)).body.state, 'failed');
+    const pkg = await packageOf(w.tender.id);
+    assertValidReleasePackage(pkg);
+    const opening = pkg.releases.find((r) => r.tag[0] === 'tenderUpdate')!;
+    assert.equal(opening.tender!.status, 'unsuccessful');
+    assert.deepEqual(opening.tender!.lots, [{ id: 'lot-1', status: 'unsuccessful' }]);
+    assert.equal(opening.tender!.numberOfTenderers, 2);
+    assert.equal(pkg.releases.filter((r) => r.awards || r.contracts).length, 0);
+  });
+
+  it('when the winner refuses to sign, then an award update cancels the award, citing TLR 74', async () => {
+    const w = await world(t, [1_000_000_000, 990_000_000, 1_010_000_000]);
+    await readPrices(w);
+    const hall = `/api/v1/tenders/${w.tender.id}/opening`;
+    await advance(10 * MINUTE_MS, w);
+    await advance(15 * MINUTE_MS, w);
+    await t.http.post(`${hall}/record`).set(bearer(w.agency.token)).expect(200);
+    await t.http.post(`${hall}/close`).set(bearer(w.agency.token)).expect(200);
+    const base = `/api/v1/tenders/${w.tender.id}/sections/${w.sectionId}`;
+    const ranked = [1, 0, 2].map((i) => w.entries[i]);
+    await t.http.post(`${base}/evaluation`).set(bearer(w.agency.token)).send({ report: '评标报告', candidates: ranked.map((e, i) => ({ bidId: e.bidId, rank: i + 1 })) }).expect(201);
+    const publicity = (await t.http.post(`${base}/publicity`).set(bearer(w.agency.token)).send({}).expect(201)).body.publicity;
+    await advance(new Date(publicity.endsAt).getTime() - t.clock.now().getTime(), w);
+    await t.http.post(`${base}/award`).set(bearer(w.agency.token)).send({}).expect(201);
+    await advance(DAY_MS, w);
+    await t.http.post(`${base}/award/refusal`).set(bearer(w.agency.token)).send({ reason: '中标人书面表示拒绝签订合同' }).expect(200);
+
+    const pkg = await packageOf(w.tender.id);
+    assertValidReleasePackage(pkg);
+    const ocid = `ocds-gzpt00-${w.tender.code}`;
+    assert.deepEqual(pkg.releases.map((r) => [r.id, r.tag[0]]).slice(2), [[`${ocid}-award-1`, 'award'], [`${ocid}-award-1-refusal`, 'awardUpdate']]);
+    const [award, refusal] = pkg.releases.slice(2);
+    assert.equal(refusal.awards![0].id, award.awards![0].id);
+    assert.equal(refusal.awards![0].status, 'cancelled');
+    assert.match(refusal.awards![0].description, /TLR 74/);
+    assert.match(refusal.awards![0].description, /中标人书面表示拒绝签订合同/);
+    assert.ok(new Date(refusal.date).getTime() > new Date(award.date).getTime());
+  });
+});
