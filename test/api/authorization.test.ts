@@ -247,6 +247,15 @@ describe('authorization: every route, every role, foreign organisations', () => 
     await check('post', '/tenders/:tenderId/opening-key/share', await t.http.post(`/api/v1/tenders/${publishedId}/opening-key/share`).set(bearer(reg)).send({ share: share.toString('base64') }));
     t.clock.freeze(T0);
 
+    // a regulator's step on an alert (raised here by the platform itself, so no organisation is its subject)
+    const alert = await t.ctx.services.alerts.recordAndRaise(
+      { actor: null, meta: { requestId: 'authz-alert', ip: null, userAgent: null, deviceFingerprint: null } },
+      { action: 'test.alert', payload: {} },
+      { rule: 'test-authz', severity: 'info', title: '授权测试预警', basis: 'EB 49' },
+    );
+    const reg2 = await login(t, regulator.signingKeys, regulator.signingCertPem);
+    await check('post', '/alerts/:alertId/dispositions', await t.http.post(`/api/v1/alerts/${alert.id}/dispositions`).set(bearer(reg2)).send({ status: 'acknowledged', note: '已签收' }));
+
     // the opening's steps need a whole opening (three bidders, a window, jobs): test/api/opening.test.ts checks each
     // of them left its audit event; the award's steps need a closed opening: test/api/award.test.ts checks them; the
     // deposit account and the bank's notifications need the bank simulator: test/api/deposits.test.ts checks them
