@@ -99,6 +99,8 @@ describe('authorization: every route, every role, foreign organisations', () => 
       bidId: '00000000-0000-4000-8000-000000000002',
       alertId: '00000000-0000-4000-8000-000000000004',
       refundId: '00000000-0000-4000-8000-000000000005',
+      // the first audit event (the bootstrap's): a regulator's or operator's to prove, anyone else's 404
+      seq: '1',
       // a year with no published schedule: 404 past the gate
       year: '2031',
     };
@@ -222,6 +224,7 @@ describe('authorization: every route, every role, foreign organisations', () => 
       year: 2031, notice: '国务院办公厅关于2031年部分节假日安排的通知', holidays: [{ from: '2031-01-01', to: '2031-01-01', name: '元旦' }], workdays: [],
     }));
     await check('post', '/dev/clock', await t.http.post('/api/v1/dev/clock').set(bearer(op)).send({ at: t.clock.now().toISOString() }));
+    await check('post', '/audit/checkpoints', await t.http.post('/api/v1/audit/checkpoints').set(bearer(op)));
     await check('post', '/auth/logout', await t.http.post('/api/v1/auth/logout').set(bearer(loggedIn.body.token)));
 
     // sealed bids on the published tender: start, send, withdraw; an abandoned upload; then custody after the deadline
