@@ -75,7 +75,7 @@ export function auditRoutes(routes: RouteTable, { audit, checkpoints }: { audit:
     handler: async ({ ctx, res }) => {
       const lines = checkpoints.exportLines(ctx); // refuses before any header: a refusal answers in JSON
       const first = await lines.next(); // the first page is read before the headers: a failure here is a JSON error
-      res.type('application/x-ndjson; charset=utf-8').attachment('audit-export.ndjson');
+      res.attachment('audit-export.ndjson').type('application/x-ndjson; charset=utf-8');
       try {
         if (!first.done) res.write(`${first.value}\n`);
         for await (const line of lines) {

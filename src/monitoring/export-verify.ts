@@ -158,6 +158,8 @@ export class ExportVerifier {
   /** Index → whether signature, signer, root and head held. */
   private readonly held: boolean[] = [];
   private readonly rootMatched: Array<boolean | undefined> = [];
+  /** Index → whether the signature verified with a trusted signer (the platform's own claim). */
+  private readonly signed: boolean[] = [];
   private readonly caFingerprint: string | null = null;
   private lineNo = 0;
   private events = 0;
@@ -215,6 +217,7 @@ export class ExportVerifier {
       const c = raw as SignedCheckpoint;
       this.checkpoints.push(c);
       this.held.push(false);
+      this.signed.push(false);
       this.rootMatched.push(undefined);
       if (bad) {
         this.report({ kind: 'CHECKPOINT_MALFORMED', checkpoint: (raw as { treeSize?: number })?.treeSize, detail: `checkpoint #${index + 1}: bad ${bad}` });
@@ -251,6 +254,7 @@ export class ExportVerifier {
       }
       previous = c;
       this.held[index] = good;
+      this.signed[index] = good;
       this.bySize.set(c.treeSize, [...(this.bySize.get(c.treeSize) ?? []), index]);
     }
   }
@@ -398,11 +402,13 @@ export class ExportVerifier {
     });
     // RFC 6962 consistency between successive checkpoints: both roots recomputed from one list of leaves are
     // consistent by construction, so the question is whether the exported history agrees with both. A later one it
-    // matches after an earlier one it doesn't is a history rewritten after the earlier was signed.
-    for (let i = 1; i < this.checkpoints.length; i++) {
-      if (this.rootMatched[i - 1] === false && this.rootMatched[i] === true) {
-        const a = this.checkpoints[i - 1]!;
-        const b = this.checkpoints[i]!;
+    // matches after an earlier one it doesn't is a history rewritten after the earlier was signed. Only checkpoints
+    // the platform really signed count: a forged one is no claim of the platform's.
+    const signed = this.checkpoints.map((c, i) => ({ c, i })).filter(({ i }) => this.signed[i]);
+    for (let j = 1; j < signed.length; j++) {
+      const { c: a, i: ia } = signed[j - 1]!;
+      const { c: b, i: ib } = signed[j]!;
+      if (this.rootMatched[ia] === false && this.rootMatched[ib] === true) {
         this.report({
           kind: 'CHECKPOINTS_INCONSISTENT',
           checkpoint: a.treeSize,
