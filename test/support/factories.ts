@@ -206,13 +206,65 @@ export function idNumber(seed: number): string {
   return body + '10X98765432'[sum % 11];
 }
 
+/** Optional traces of who made a bid (what collusion monitoring compares); absent, each bidder's own. */
+export interface BidPackageTraces {
+  /** 投标工具序列号; default `test-serial-<username>`. */
+  toolSerial?: string;
+  /** 机器码 (64 lowercase hex); default this machine's, as packBid writes it. */
+  machineFingerprint?: string;
+  /** 编制人; default the member's username. */
+  author?: string;
+  /** The project manager's ID number; default idNumber(seed). */
+  projectManagerId?: string;
+  /** More documents in the package, besides 投标函.txt. */
+  files?: Array<{ path: string; content: string | Buffer }>;
+}
+
+/**
+ * The same package with another machine code in its manifest: packBid always writes this machine's, and bids of
+ * different bidders made on one test machine need different ones. Entries are copied as they are.
+ */
+async function withMachineFingerprint(zip: Buffer, fingerprint: string): Promise<Buffer> {
+  const yauzl = (await import('yauzl')).default;
+  const yazl = (await import('yazl')).default;
+  const entries = await new Promise<Array<{ name: string; data: Buffer; mtime: Date }>>((resolve, reject) => {
+    yauzl.fromBuffer(zip, { lazyEntries: true }, (err, z) => {
+      if (err) return reject(err);
+      const out: Array<{ name: string; data: Buffer; mtime: Date }> = [];
+      z.on('entry', (e) => {
+        z.openReadStream(e, (err2, s) => {
+          if (err2) return reject(err2);
+          const chunks: Buffer[] = [];
+          s.on('data', (c: Buffer) => chunks.push(c));
+          s.on('end', () => {
+            out.push({ name: e.fileName, data: Buffer.concat(chunks), mtime: e.getLastModDate() });
+            z.readEntry();
+          });
+        });
+      });
+      z.on('end', () => resolve(out));
+      z.on('error', reject);
+      z.readEntry();
+    });
+  });
+  const rezip = new yazl.ZipFile();
+  for (const e of entries) {
+    const data = e.name === 'manifest.json' ? Buffer.from(JSON.stringify({ ...JSON.parse(e.data.toString('utf8')), machineFingerprint: fingerprint }, null, 2) + '\n') : e.data;
+    rezip.addBuffer(data, e.name, { mtime: e.mtime, mode: 0o100644 });
+  }
+  rezip.end();
+  const chunks: Buffer[] = [];
+  for await (const c of rezip.outputStream) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
 /** What a bidder prepares: a real bid package (ZIP with manifest and 开标一览表), returned as bytes. */
 export async function bidPackage(
   t: TestApp,
   member: Member,
   tender: { id: string; code?: string },
   sectionId: string,
-  form: { totalPriceFen: number; projectManager?: string; seed?: number },
+  form: { totalPriceFen: number; projectManager?: string; seed?: number } & BidPackageTraces,
 ): Promise<Buffer> {
   const fs = await import('node:fs');
   const os = await import('node:os');
@@ -223,6 +275,11 @@ export async function bidPackage(
   try {
     const doc = path.join(dir, '投标函.txt');
     fs.writeFileSync(doc, `${org.name} 投标函：总价 ${form.totalPriceFen} 分。`);
+    const extra = (form.files ?? []).map((f, i) => {
+      const sourcePath = path.join(dir, `extra-${i}`);
+      fs.writeFileSync(sourcePath, f.content);
+      return { sourcePath, path: f.path };
+    });
     const out = path.join(dir, 'bid.zip');
     const seed = form.seed ?? 1;
     await packBid({
@@ -236,16 +293,17 @@ export async function bidPackage(
           totalPriceFen: form.totalPriceFen,
           durationDays: 365,
           quality: '合格',
-          projectManager: { name: form.projectManager ?? `项目经理${seed}`, idNumber: idNumber(seed) },
+          projectManager: { name: form.projectManager ?? `项目经理${seed}`, idNumber: form.projectManagerId ?? idNumber(seed) },
           validityDays: 90,
         },
-        author: member.username,
-        tool: { name: 'bidtool', version: '0.1.0', serial: `test-serial-${member.username}` },
+        author: form.author ?? member.username,
+        tool: { name: 'bidtool', version: '0.1.0', serial: form.toolSerial ?? `test-serial-${member.username}` },
       },
-      files: [{ sourcePath: doc, path: '投标函.txt' }],
+      files: [{ sourcePath: doc, path: '投标函.txt' }, ...extra],
       now: t.clock.now(),
     });
-    return fs.readFileSync(out);
+    const zip = fs.readFileSync(out);
+    return form.machineFingerprint ? withMachineFingerprint(zip, form.machineFingerprint) : zip;
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
