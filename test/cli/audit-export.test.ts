@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createRootCa, generateRsaKeyPair, issueCertificate, randomSerialHex } from '../../crypto/pki';
+import { createRootCa, generateRsaKeyPair, issueCertificate, parseCertificate, randomSerialHex } from '../../crypto/pki';
 import { writeAuditExport } from '../../src/cli/audit-export';
 import { runExportVerify, verifyExportAt } from '../../src/cli/audit-verify';
 import { canonicalJson } from '../../src/monitoring/audit-hash';
@@ -248,7 +248,7 @@ describe('cli: audit:export and audit:verify --export', () => {
       serialHex, notBefore: new Date(t.clock.now().getTime() - DAY_MS), notAfter: new Date(t.clock.now().getTime() + DAY_MS),
     });
     fs.writeFileSync(path.join(copy, 'certificates', 'signer.pem'), pem);
-    writeCheckpoints(copy, readCheckpoints(copy).map((c) => resign({ ...c, signerSerial: serialHex.toLowerCase().replace(/^0+/, '') }, keys.privateKeyPem)));
+    writeCheckpoints(copy, readCheckpoints(copy).map((c) => resign({ ...c, signerSerial: parseCertificate(pem).serialHex }, keys.privateKeyPem)));
     const result = await verifyExportAt(copy);
     assert.deepEqual(kinds(result), ['CERTIFICATE_INVALID', 'CHECKPOINT_SIGNER_UNTRUSTED']);
     assert.deepEqual(problem(result, 'CHECKPOINT_SIGNER_UNTRUSTED').map((p) => p.checkpoint), checkpoints.map((c) => c.treeSize));
