@@ -17,6 +17,7 @@ import { identityRoutes } from './identity/identity.routes';
 import { tenderRoutes } from './tenders/tenders.routes';
 import { auditRoutes } from './monitoring/audit.routes';
 import { alertRoutes } from './monitoring/alerts.routes';
+import { ruleRoutes } from './monitoring/rules/rules.routes';
 import { custodyRoutes } from './custody/custody.routes';
 import { bidRoutes } from './bids/bids.routes';
 import { liveRoutes, redactAccessToken } from './live/live.routes';
@@ -25,7 +26,6 @@ import { awardRoutes } from './award/award.routes';
 import { calendarRoutes } from './calendar/calendar.routes';
 import { depositRoutes } from './deposits/deposits.routes';
 import { opendataRoutes } from './opendata/ocds.routes';
-import { OcdsService } from './opendata/ocds.service';
 
 export const VERSION = '0.1.0';
 
@@ -37,6 +37,7 @@ export function buildRouteTable(ctx: AppContext): RouteTable {
   tenderRoutes(routes, services.tenders);
   auditRoutes(routes, { audit: services.audit, checkpoints: services.checkpoints });
   alertRoutes(routes, { alerts: services.alerts, review: services.alertReview, report: services.alertReport });
+  ruleRoutes(routes, { engine: services.monitoring });
   custodyRoutes(routes, services.custody);
   bidRoutes(routes, { uploads: services.uploads, bids: services.bids });
   liveRoutes(routes, { live: services.live, auth: services.auth });
@@ -45,7 +46,7 @@ export function buildRouteTable(ctx: AppContext): RouteTable {
   calendarRoutes(routes, services.calendar);
   depositRoutes(routes, { deposits: services.deposits, credits: services.credits, sla: services.sla });
   // open data reads only: a stateless service over the database, built here rather than wired in the context
-  opendataRoutes(routes, new OcdsService(ctx.db, ctx.clock, { prefix: ctx.config.ocds.prefix, publisherName: ctx.config.platformName }));
+  opendataRoutes(routes, services.ocds);
 
   routes.add({
     method: 'get', path: '/time', tag: 'platform', access: 'public',

@@ -46,6 +46,7 @@ import { registerDepositJobs } from './deposits/deposits.jobs';
 import { CheckpointService } from './monitoring/checkpoints.service';
 import { registerCheckpointJobs } from './monitoring/monitoring.jobs';
 import { RuleEngine } from './monitoring/rules/engine';
+import { OcdsService } from './opendata/ocds.service';
 import { RULES } from './monitoring/rules';
 import { registerRuleJobs, scheduleRuleJobs } from './monitoring/rules/rules.jobs';
 import { CalendarYearMissing } from './calendar/calendar.errors';
@@ -75,6 +76,7 @@ export interface Services {
   sla: SlaReportService;
   monitoring: RuleEngine;
   checkpoints: CheckpointService;
+  ocds: OcdsService;
 }
 
 export interface AppContext {
@@ -155,15 +157,16 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const opening = new OpeningService(db, clock, steps, audit, alerts, certificates, live, opener, remedy, config.platformKeyPassphrase, releases);
   const openingReadout = new OpeningReadout(db, clock, steps, blobs, opening, (tenderId) => renderSignedOpeningRecord(db, keys, tenderId, clock.now()));
   const award = new AwardService(db, clock, audit, blobs, keys, releases);
-  const monitoring = new RuleEngine(db, clock, audit, {
+  const monitoring = new RuleEngine(db, clock, audit, alerts, {
     clock,
     blobs,
     // a year with no published notice is reported by the calendar itself; the rules fall back to Monday–Friday
-    isWorkingDay: (date) => calendar.isWorkingDay(date).catch((err) => (CalendarYearMissing.is(err) ? weekday(date) <= 5 : Promise.reject(err))),
+    isWorkingDay: (date, db) => calendar.isWorkingDay(date, { db }).catch((err) => (CalendarYearMissing.is(err) ? weekday(date) <= 5 : Promise.reject(err))),
   }, RULES, config.monitoring.thresholds, logger);
   const scheduleRules = () => db.transaction((trx) => scheduleRuleJobs(trx, clock.now(), config.monitoring.scanSeconds));
   const checkpoints = new CheckpointService(db, clock, audit, keys, { platformName: config.platformName, intervalMinutes: config.audit.checkpointMinutes });
-  const services: Services = { audit, alerts, alertReview, alertReport, identity, certificates, auth, tenders, custody, uploads, bids, opening, openingReadout, live, award, calendar, deposits, credits, refunds, reconciliation, sla, monitoring, checkpoints };
+  const ocds = new OcdsService(db, clock, { prefix: config.ocds.prefix, publisherName: config.platformName });
+  const services: Services = { audit, alerts, alertReview, alertReport, identity, certificates, auth, tenders, custody, uploads, bids, opening, openingReadout, live, award, calendar, deposits, credits, refunds, reconciliation, sla, monitoring, checkpoints, ocds };
 
   registerTenderJobs(registry, () => ({ tenders, uploads, opening }));
   registerOpeningJobs(registry, () => ({ opening, remedy, readout: openingReadout }));

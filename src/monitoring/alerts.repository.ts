@@ -139,23 +139,35 @@ function filtered(q: Knex.QueryBuilder, f: Omit<AlertFilter, 'limit'>, statusles
   return q;
 }
 
+function alertRow(a: NewAlert, at: Date, due?: AlertDue) {
+  return {
+    rule: a.rule,
+    severity: a.severity,
+    title: a.title,
+    basis: a.basis,
+    tender_id: a.tenderId,
+    subject_org_id: a.subjectOrgId,
+    evidence: JSON.stringify(a.evidence),
+    raised_at: at,
+    status_changed_at: at,
+    ...(due ? { due_at: due.dueAt, due_estimated: due.estimated } : {}),
+  };
+}
+
 export const alertsRepository = {
   async insert(db: Runner, a: NewAlert, at: Date, due?: AlertDue): Promise<Alert> {
-    const [r] = await db('alerts')
-      .insert({
-        rule: a.rule,
-        severity: a.severity,
-        title: a.title,
-        basis: a.basis,
-        tender_id: a.tenderId,
-        subject_org_id: a.subjectOrgId,
-        evidence: JSON.stringify(a.evidence),
-        raised_at: at,
-        status_changed_at: at,
-        ...(due ? { due_at: due.dueAt, due_estimated: due.estimated } : {}),
-      })
-      .returning('*');
+    const [r] = await db('alerts').insert(alertRow(a, at, due)).returning('*');
     return alert(r);
+  },
+
+  /** Inserts unless an alert of the same rule with the same key exists (a finding found again): then null. */
+  async insertOnce(db: Runner, a: NewAlert, dedupeKey: string, at: Date, due: AlertDue): Promise<Alert | null> {
+    const [r] = await db('alerts')
+      .insert({ ...alertRow(a, at, due), dedupe_key: dedupeKey })
+      .onConflict(['rule', 'dedupe_key'])
+      .ignore()
+      .returning('*');
+    return r ? alert(r) : null;
   },
 
   async list(db: Runner, f: AlertFilter): Promise<Alert[]> {

@@ -45,6 +45,15 @@ export class AlertsService {
   }
 
   /**
+   * Raises `alert` unless one of its rule with the same `dedupeKey` exists (a monitoring rule's finding, found again by
+   * a later scan, another instance or a retried job): then null.
+   */
+  async raiseOnce(trx: Runner, alert: NewAlert, dedupeKey: string): Promise<Alert | null> {
+    const at = this.clock.now();
+    return repo.insertOnce(trx, alert, dedupeKey, at, await this.dueFor(trx, alert.severity, at));
+  }
+
+  /**
    * Appends `entry` to the audit chain and raises `alert` on it, in one transaction of their own: for attempts that
    * are refused (nothing else commits) but must be reported, such as reaching for a bid before the deadline.
    */

@@ -42,6 +42,7 @@ const PLATFORM_TABLES = [
   'contracts',
   'alerts',
   'alert_dispositions',
+  'monitoring_cursors',
   'deposit_accounts',
   'deposit_credits',
   'bank_notification_nonces',

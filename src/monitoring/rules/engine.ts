@@ -15,6 +15,7 @@ import { systemContext } from '../../shared/access';
 import { enqueueInTrx } from '../../shared/queue';
 import type { Logger } from '../../shared/logger';
 import type { AuditService } from '../audit.service';
+import type { AlertsService } from '../alerts.service';
 import { auditRepository, type StoredAuditEvent } from '../audit.repository';
 import type { Finding, Rule, RuleEnv, Thresholds } from './rule';
 import { rulesRepository as repo } from './rules.repository';
@@ -48,7 +49,8 @@ export class RuleEngine {
     private readonly db: Db,
     private readonly clock: Clock,
     private readonly audit: AuditService,
-    private readonly env: Omit<RuleEnv, 'db'>,
+    private readonly alerts: AlertsService,
+    private readonly env: Omit<RuleEnv, 'db' | 'isWorkingDay'> & { isWorkingDay(date: string, db: Runner): Promise<boolean> },
     readonly rules: readonly Rule[],
     overrides: Record<string, number>,
     private readonly logger?: Logger,
@@ -123,14 +125,15 @@ export class RuleEngine {
   }
 
   private envFor(db: Runner): RuleEnv {
-    return { ...this.env, db };
+    // the calendar is read through the rule's own runner: inside the scan's transaction on a database of one
+    // connection (embedded PGlite), a read on another connection would wait for this one forever
+    return { ...this.env, db, isWorkingDay: (date) => this.env.isWorkingDay(date, db) };
   }
 
   private async raise(trx: Runner, rule: Rule, findings: Finding[]): Promise<number> {
     let raised = 0;
-    const now = this.clock.now();
     for (const f of findings) {
-      const id = await repo.insertOnce(
+      const alert = await this.alerts.raiseOnce(
         trx,
         {
           rule: rule.id,
@@ -141,19 +144,18 @@ export class RuleEngine {
           subjectOrgId: f.orgIds[0] ?? null,
           evidence: { auditSeqs: [...new Set(f.auditSeqs)].sort((a, b) => a - b), fields: { ...f.fields, orgIds: f.orgIds } },
         },
-        `${f.key}`,
-        now,
+        f.key,
       );
-      if (!id) continue;
+      if (!alert) continue;
       raised++;
       await this.audit.append(trx, systemContext('monitoring'), {
         action: 'monitoring.alert',
         objectType: 'alert',
-        objectId: id,
+        objectId: alert.id,
         tenderId: f.tenderId,
         payload: { rule: rule.id, severity: f.severity, orgIds: f.orgIds, evidenceSeqs: f.auditSeqs.slice(0, 50) },
       });
-      this.logger?.info({ rule: rule.id, alertId: id, tenderId: f.tenderId }, 'monitoring alert raised');
+      this.logger?.info({ rule: rule.id, alertId: alert.id, tenderId: f.tenderId }, 'monitoring alert raised');
     }
     return raised;
   }
