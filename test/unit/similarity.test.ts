@@ -157,7 +157,8 @@ describe('similarity: 300 documents', () => {
       return s.finish()!;
     });
     const groups = texts.map((_, i) => i);
-    const pairs = similarPairs(sketches, groups, { minSimilarity: 0.8, minContainment: 0.5, maxGroups: boilerplateLimit(300, 0.5) });
+    const { pairs, boilerplate } = similarPairs(sketches, groups, { minSimilarity: 0.8, minContainment: 0.5, maxGroups: boilerplateLimit(300, 0.5) });
+    assert.ok(boilerplate.size > 20, 'the template every bidder shares');
     assert.deepEqual(pairs.map((p) => [p.i, p.j]), [[3, 17], [7, 199], [41, 88], [120, 250]]);
     const near = pairs.filter((p) => p.similarity >= 0.8).map((p) => [p.i, p.j]);
     assert.deepEqual(near, [[3, 17], [120, 250]]);

@@ -57,16 +57,17 @@ export default defineRule({
 
     const docs = await sketchBids(env.blobs, bids, th);
     const groups = docs.map((d) => orgIds.indexOf(d.bid.bidderOrgId));
-    const candidates = similarPairs(
+    const comparison = similarPairs(
       docs.map((d) => d.sketch),
       groups,
       { minSimilarity: th.minSimilarity, minContainment: th.minContainment, maxGroups },
-    )
+    );
+    const candidates = comparison.pairs
       // the same file is evidence already, as an identical file
       .filter((p) => !(docs[p.i]!.sha256 && docs[p.i]!.sha256 === docs[p.j]!.sha256 && sizeOf(docs[p.i]!) >= th.minIdenticalBytes))
       .sort((a, b) => strength(b) - strength(a))
       .slice(0, th.maxVerifiedPairs);
-    const verified = await verifyCandidates(env.blobs, docs, candidates, th);
+    const verified = await verifyCandidates(env.blobs, docs, candidates, comparison.boilerplate, th);
 
     const byPair = new Map<string, { kind: Kind; a: OpenedBid; b: OpenedBid; pairs: Array<{ p: SimilarPair; v: Verified }> }>();
     for (const { p, v } of verified) {
@@ -90,14 +91,7 @@ export default defineRule({
         auditSeqs: seqsOf([a, b]),
         fields: {
           kind,
-          documents: pairs.map(({ p, v }) => ({
-            a: docRef(docs[p.i]!.bid, docs[p.i]!.path, docs[p.i]!.sha256),
-            b: docRef(docs[p.j]!.bid, docs[p.j]!.path, docs[p.j]!.sha256),
-            similarity: round(v.similarity),
-            containmentAinB: round(v.containmentAinB),
-            containmentBinA: round(v.containmentBinA),
-            estimated: { similarity: round(p.similarity), containmentAinB: round(p.containmentIinJ), containmentBinA: round(p.containmentJinI) },
-          })),
+          documents: pairs.map(({ p, v }) => oriented(docs, p, v, kind)),
           excerpt: top.v.excerpt,
           thresholds: { minSimilarity: th.minSimilarity, minContainment: th.minContainment, shingleChars: th.shingleChars },
         },
@@ -106,6 +100,24 @@ export default defineRule({
     return findings;
   },
 });
+
+/**
+ * A document pair as the alert shows it: for containment, `a` is the document whose material is inside `b`; for near
+ * duplicates, `a` is the one of the bidder whose id sorts first (a stable order whichever bid was received first).
+ */
+function oriented(docs: Doc[], p: SimilarPair, v: Verified, kind: Kind) {
+  const swap = kind === 'containment' ? v.containmentBinA > v.containmentAinB : docs[p.j]!.bid.bidderOrgId < docs[p.i]!.bid.bidderOrgId;
+  const [x, y] = swap ? [docs[p.j]!, docs[p.i]!] : [docs[p.i]!, docs[p.j]!];
+  const [cxy, cyx, exy, eyx] = swap ? [v.containmentBinA, v.containmentAinB, p.containmentJinI, p.containmentIinJ] : [v.containmentAinB, v.containmentBinA, p.containmentIinJ, p.containmentJinI];
+  return {
+    a: docRef(x.bid, x.path, x.sha256),
+    b: docRef(y.bid, y.path, y.sha256),
+    similarity: round(v.similarity),
+    containmentAinB: round(cxy),
+    containmentBinA: round(cyx),
+    estimated: { similarity: round(p.similarity), containmentAinB: round(exy), containmentBinA: round(eyx) },
+  };
+}
 
 const strength = (p: SimilarPair) => Math.max(p.similarity, p.containmentIinJ, p.containmentJinI);
 
@@ -166,7 +178,7 @@ async function sketchBids(blobs: BlobStore, bids: OpenedBid[], th: Record<string
 }
 
 /** Reads each candidate pair's two texts again and measures them exactly; packages opened once each, removed after. */
-async function verifyCandidates(blobs: BlobStore, docs: Doc[], candidates: SimilarPair[], th: Record<string, number>): Promise<Array<{ p: SimilarPair; v: Verified }>> {
+async function verifyCandidates(blobs: BlobStore, docs: Doc[], candidates: SimilarPair[], boilerplate: ReadonlySet<number>, th: Record<string, number>): Promise<Array<{ p: SimilarPair; v: Verified }>> {
   const open = new Map<string, BidPackageText>();
   const textOf = async (d: Doc) => {
     let pkg = open.get(d.bid.bidId);
@@ -180,7 +192,8 @@ async function verifyCandidates(blobs: BlobStore, docs: Doc[], candidates: Simil
     const out: Array<{ p: SimilarPair; v: Verified }> = [];
     for (const p of candidates) {
       const [a, b] = [docs[p.i]!, docs[p.j]!];
-      const prefer = new Set(intersectSorted(a.sketch.fingerprints, b.sketch.fingerprints));
+      // the excerpt starts from what the two share and the others do not (not from the tender's forms)
+      const prefer = new Set(intersectSorted(a.sketch.fingerprints, b.sketch.fingerprints).filter((h) => !boilerplate.has(h)));
       out.push({ p, v: verifyPair(await textOf(a), await textOf(b), { shingleChars: th.shingleChars, prefer }) });
     }
     return out;

@@ -32,7 +32,13 @@ export function boilerplateLimit(bidders: number, share: number): number {
   return Math.max(2, Math.ceil(share * bidders));
 }
 
-export function similarPairs(sketches: readonly Sketch[], groups: readonly number[], opts: CompareOptions): SimilarPair[] {
+export interface Comparison {
+  pairs: SimilarPair[];
+  /** Fingerprints held by more than maxGroups groups: not evidence (an excerpt is not taken from them). */
+  boilerplate: ReadonlySet<number>;
+}
+
+export function similarPairs(sketches: readonly Sketch[], groups: readonly number[], opts: CompareOptions): Comparison {
   const n = sketches.length;
   const signatures = sketches.map((s) => s.signature);
   const pairs = new Map<number, SimilarPair>();
@@ -61,5 +67,5 @@ export function similarPairs(sketches: readonly Sketch[], groups: readonly numbe
     if (Math.max(c.containmentIinJ, c.containmentJinI) < opts.minContainment) continue;
     pairs.set(key, { i, j, similarity: estimateJaccard(signatures[i]!, signatures[j]!), ...c });
   }
-  return [...pairs.values()].sort((a, b) => a.i - b.i || a.j - b.j);
+  return { pairs: [...pairs.values()].sort((a, b) => a.i - b.i || a.j - b.j), boilerplate: counts.boilerplate };
 }
