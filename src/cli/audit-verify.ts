@@ -11,13 +11,12 @@
  *   --proof FILE        a saved inclusion proof (GET /audit/events/:seq/proof), with --ca the platform root
  */
 import fs from 'node:fs';
-import readline from 'node:readline';
 import { Command } from 'commander';
 import { loadConfig, type Config } from '../config';
 import { createDb, type Db } from '../db';
 import { verifyChain, type ChainProblem, type VerifyResult } from '../monitoring/audit.service';
 import {
-  eventLineOfRecord,
+  eventBytesOfRecord,
   ExportVerifier,
   PROBLEM_KIND_LABELS,
   verifyInclusionProofDocument,
@@ -84,8 +83,19 @@ function describeTarget(config: Config): string {
   return `PGlite (embedded) ${config.database.embeddedDir}`;
 }
 
-function linesOfFile(file: string): AsyncIterable<string> {
-  return readline.createInterface({ input: fs.createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
+/** The lines of a file as bytes (no newline), read a chunk at a time: events are hashed as the UTF-8 they are. */
+async function* linesOfFile(file: string): AsyncGenerator<Buffer> {
+  let rest: Buffer | null = null;
+  for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+    const data: Buffer = rest ? Buffer.concat([rest, chunk]) : chunk;
+    let start = 0;
+    for (let nl = data.indexOf(0x0a); nl >= 0; nl = data.indexOf(0x0a, start)) {
+      yield data.subarray(start, nl);
+      start = nl + 1;
+    }
+    rest = start < data.length ? data.subarray(start) : null;
+  }
+  if (rest) yield rest;
 }
 
 /** Verifies an export directory, or an export stream file, reading the events a line at a time. */
@@ -93,7 +103,7 @@ export async function verifyExportAt(where: string): Promise<ExportVerifyResult>
   if (fs.statSync(where).isDirectory()) {
     const read = (name: string) => fs.readFileSync(`${where}/${name}`, 'utf8');
     const v = new ExportVerifier({ checkpoints: read('checkpoints.json'), caPem: read('certificates/ca.pem'), signerPem: read('certificates/signer.pem') });
-    for await (const line of linesOfFile(`${where}/events.ndjson`)) v.line(line);
+    for await (const line of linesOfFile(`${where}/events.ndjson`)) v.lineBytes(line);
     return v.finish();
   }
   // the NDJSON stream: header, certificates and checkpoints come before the first event
@@ -101,12 +111,13 @@ export async function verifyExportAt(where: string): Promise<ExportVerifyResult>
   const checkpoints: unknown[] = [];
   let v: ExportVerifier | null = null;
   const start = () => (v ??= new ExportVerifier({ checkpoints, caPem: certs.ca ?? '', signerPem: certs.signer ?? '' }));
-  for await (const line of linesOfFile(where)) {
-    const event = eventLineOfRecord(line);
+  for await (const bytes of linesOfFile(where)) {
+    const event = eventBytesOfRecord(bytes);
     if (event !== null) {
-      start().line(event);
+      start().lineBytes(event);
       continue;
     }
+    const line = bytes.toString('utf8');
     if (line.trim() === '') continue;
     const record = JSON.parse(line) as { record?: string; name?: string; pem?: string; checkpoint?: unknown };
     if (v) throw new Error(`a ${record.record ?? 'non-event'} record after the events began`);

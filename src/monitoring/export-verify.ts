@@ -97,8 +97,13 @@ export interface ExportContents {
 }
 
 export const MAX_PROBLEMS = 1000;
-const HASH_MEMBER = ',"hash":"';
-const QUOTE = 34;
+const HASH_MEMBER = Buffer.from(',"hash":"');
+/** `,"hash":"` + 64 hex digits + `"` */
+const HASH_MEMBER_LENGTH = HASH_MEMBER.length + 65;
+const SEQ_MEMBER = Buffer.from(',"seq":');
+const PREV_MEMBER = Buffer.from(',"prevHash":"');
+const QUOTE = 0x22;
+const CR = 0x0d;
 
 const sha256Hex = (text: string) => crypto.hash('sha256', text, 'hex');
 
@@ -264,41 +269,57 @@ export class ExportVerifier {
     else this.omitted++;
   }
 
-  /** One line of events.ndjson. */
+  /** A line of events.ndjson. */
   line(text: string): void {
+    this.lineBytes(Buffer.from(text, 'utf8'));
+  }
+
+  /** A line of events.ndjson as its UTF-8 bytes, without the newline (the CLI reads the file this way). */
+  lineBytes(bytes: Buffer): void {
     this.lineNo++;
-    if (text.length === 0 || text === '\r') return;
-    const event = this.read(text);
+    const line = bytes.length > 0 && bytes[bytes.length - 1] === CR ? bytes.subarray(0, bytes.length - 1) : bytes;
+    if (line.length === 0) return;
+    const event = this.read(line);
     if (!event) return;
     this.events++;
     this.chain(event.seq, event.prevHash, event.hash);
-    this.tree.push(leafHash(Buffer.from(event.hash, 'hex')));
+    this.tree.pushChainHash(event.hash);
     const due = this.bySize.get(this.tree.size);
     if (due) this.checkRoot(due, event.hash);
   }
 
   /** seq, prev-hash and hash of a line, its content checked; null (and a problem) if unreadable. */
-  private read(text: string): { seq: number; prevHash: string; hash: string } | null {
-    const at = text.indexOf(HASH_MEMBER);
-    if (at > 0 && text.charCodeAt(at + HASH_MEMBER.length + 64) === QUOTE) {
-      const hash = text.slice(at + HASH_MEMBER.length, at + HASH_MEMBER.length + 64);
-      const body = text.slice(0, at) + text.slice(at + HASH_MEMBER.length + 65);
-      if (sha256Hex(body) === hash) {
-        // the platform's own canonical bytes: in key order, seq and prevHash are the last of their name
-        const s = body.lastIndexOf(',"seq":') + 7;
-        const p = body.lastIndexOf(',"prevHash":"') + 13;
-        const seq = Number(body.slice(s, body.indexOf(',', s)));
-        const prevHash = body.slice(p, p + 64);
-        if (s > 6 && p > 12 && Number.isSafeInteger(seq)) return { seq, prevHash, hash };
+  private scratch = Buffer.alloc(4096);
+
+  private read(line: Buffer): { seq: number; prevHash: string; hash: string } | null {
+    const at = line.indexOf(HASH_MEMBER);
+    if (at > 0 && line.length >= at + HASH_MEMBER_LENGTH && line[at + HASH_MEMBER_LENGTH - 1] === QUOTE) {
+      const hash = line.toString('latin1', at + HASH_MEMBER.length, at + HASH_MEMBER_LENGTH - 1);
+      // the bytes the hash is over: the line without its hash member, copied once into a reused buffer
+      const size = line.length - HASH_MEMBER_LENGTH;
+      if (this.scratch.length < size) this.scratch = Buffer.alloc(Math.max(size, this.scratch.length * 2));
+      line.copy(this.scratch, 0, 0, at);
+      line.copy(this.scratch, at, at + HASH_MEMBER_LENGTH);
+      const body = this.scratch.subarray(0, size);
+      if (crypto.hash('sha256', body, 'hex') === hash) {
+        // the platform's own canonical bytes: in key order, seq and prevHash are the last members of their name
+        const s = body.lastIndexOf(SEQ_MEMBER);
+        const p = body.lastIndexOf(PREV_MEMBER);
+        let seq = 0;
+        let i = s + SEQ_MEMBER.length;
+        for (; s >= 0 && i < body.length && body[i]! >= 0x30 && body[i]! <= 0x39; i++) seq = seq * 10 + body[i]! - 0x30;
+        if (s >= 0 && p >= 0 && i > s + SEQ_MEMBER.length && Number.isSafeInteger(seq)) {
+          return { seq, prevHash: body.toString('latin1', p + PREV_MEMBER.length, p + PREV_MEMBER.length + 64), hash };
+        }
       }
     }
-    return this.readSlowly(text);
+    return this.readSlowly(line);
   }
 
-  private readSlowly(text: string): { seq: number; prevHash: string; hash: string } | null {
+  private readSlowly(line: Buffer): { seq: number; prevHash: string; hash: string } | null {
     let parsed: Record<string, unknown>;
     try {
-      parsed = JSON.parse(text);
+      parsed = JSON.parse(line.toString('utf8'));
     } catch {
       this.report({ kind: 'EVENT_MALFORMED', line: this.lineNo, detail: `line ${this.lineNo} is not JSON` });
       return null;
@@ -463,6 +484,15 @@ export function verifyExport(contents: ExportContents): ExportVerifyResult {
 
 export const EXPORT_FORMAT = 'gz-audit-export/1';
 export const EVENT_RECORD_PREFIX = '{"record":"event","event":';
+
+const EVENT_RECORD_PREFIX_BYTES = Buffer.from(EVENT_RECORD_PREFIX);
+
+/** The same on bytes: the event line inside a stream's event record, or null. */
+export function eventBytesOfRecord(line: Buffer): Buffer | null {
+  const end = line.length > 0 && line[line.length - 1] === CR ? line.length - 1 : line.length;
+  if (end <= EVENT_RECORD_PREFIX_BYTES.length || line[end - 1] !== 0x7d) return null;
+  return line.subarray(0, EVENT_RECORD_PREFIX_BYTES.length).equals(EVENT_RECORD_PREFIX_BYTES) ? line.subarray(EVENT_RECORD_PREFIX_BYTES.length, end - 1) : null;
+}
 
 /** The events.ndjson line inside a stream's event record, or null for any other record. */
 export function eventLineOfRecord(line: string): string | null {
