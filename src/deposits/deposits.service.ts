@@ -162,7 +162,14 @@ export class DepositService {
       const mine = statuses.filter((x) => x.a.sectionId === s.id);
       return { sectionId: s.id, seq: s.seq, requiredFen: s.depositFen, accounts: mine.length, paid: mine.filter((x) => x.status === 'paid' || x.status === 'over').length };
     });
-    if (sealed) return { tenderId: tender.id, sealed: true, sections: counts };
+    if (sealed) {
+      // the trading centre's own staff reaching for who is bidding while it is secret (TL 22) is recorded, and watched
+      // by the monitoring (rule payer-list-early); the agency, tenderer and supervisors read these counts as routine
+      if (actor.orgType === 'operator') {
+        await this.audit.record(ctx, { action: 'deposit.payers.view', objectType: 'tender', objectId: tender.id, tenderId: tender.id, payload: { sealed: true, openingState: opening?.state ?? null } });
+      }
+      return { tenderId: tender.id, sealed: true, sections: counts };
+    }
     const orgs = await identityRepository.listOrganisations(this.db, { ids: accounts.map((a) => a.bidderOrgId) });
     const refunds = await repo.refundsOfTender(this.db, tender.id);
     return {
