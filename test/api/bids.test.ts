@@ -334,6 +334,11 @@ describe('sealed bids: upload, checks, receipts, deadline, custody', () => {
       const wrong = await t.http.post(`/api/v1/tenders/${tender.id}/opening-key/share`).set(bearer(custodians.regulator.token))
         .send({ share: crypto.randomBytes(33).toString('base64') }).expect(422);
       assert.equal(wrong.body.error.code, 'SHARE_INVALID');
+      const earlyAccess = async () => [
+        (await t.ctx.db('audit_events').where({ action: 'custody.early-access', tender_id: tender.id })).length,
+        (await t.ctx.db('alerts').where({ tender_id: tender.id, rule: 'early-key-access' })).length,
+      ];
+      const earlyBefore = await earlyAccess();
       for (const member of [custodians.regulator, custodians.operator]) {
         const fetched = await t.http.get(`/api/v1/tenders/${tender.id}/opening-key/share`).set(bearer(member.token)).expect(200);
         const share = await openBuffer(Buffer.from(fetched.body.sealedShare, 'base64'), { privateKeyPem: member.encryptionKeys.privateKeyPem, certificatePem: member.encryptionCertPem });
@@ -341,6 +346,8 @@ describe('sealed bids: upload, checks, receipts, deadline, custody', () => {
       }
       const status = await t.http.get(`/api/v1/tenders/${tender.id}/opening-key`).set(bearer(agency.token)).expect(200);
       assert.equal(status.body.custodians.filter((c: { released: boolean }) => c.released).length, 2);
+      // the same requests from the deadline on are no early access: nothing more recorded or raised
+      assert.deepEqual(await earlyAccess(), earlyBefore);
 
       const key = await t.ctx.services.custody.rebuildOpeningKey(tender.id);
       const file = path.join(tmp, 'custody.cms');

@@ -141,6 +141,24 @@ describe('deposits: virtual accounts, bank notifications, checks, refunds within
     assert.deepEqual(again!.takenFromStatement, []);
   });
 
+  it('near misses of TLR 40(6) and TLR 26: one bidder paying in two parts from its basic account, one third-party account paying in two different tenders', async () => {
+    const [first, second] = [await publishedTender(), await publishedTender()];
+    const [a, x, y] = await Promise.all([1, 2, 3].map(() => createMember(t, 'bidder')));
+    const accA = await account(a, first);
+    // the same payer account twice, but for the same bidder: a top-up, not two bidders' money from one account
+    const parts = [await pay(a, accA.accountNo, DEPOSIT_FEN / 2), await pay(a, accA.accountNo, DEPOSIT_FEN / 2)];
+    const stored = await t.ctx.db('deposit_credits').whereIn('txn_id', parts);
+    assert.deepEqual(stored.map((c) => c.findings), [[], []]);
+    // one third party pays for x in the first tender and for y in the second: not the basic accounts, but the two
+    // are not bidders of one tender
+    const third = { no: '6222020200998877665', name: '咸阳某商贸有限公司' };
+    await pay(x, (await account(x, first)).accountNo, DEPOSIT_FEN, third);
+    await pay(y, (await account(y, second)).accountNo, DEPOSIT_FEN, third);
+    const alerts = await t.ctx.db('alerts').whereIn('tender_id', [first.id, second.id]).whereIn('rule', ['deposit-shared-account', 'deposit-not-basic-account']);
+    assert.deepEqual(alerts.map((r) => r.rule), ['deposit-not-basic-account', 'deposit-not-basic-account']);
+    assert.deepEqual(alerts.map((r) => r.subject_org_id).sort(), [x.orgId, y.orgId].sort());
+  });
+
   it('when a notification is forged, or replayed after the allowed time, then it is refused and audited; a bank retry inside it changes nothing', async () => {
     const tender = await publishedTender();
     const a = await createMember(t, 'bidder');

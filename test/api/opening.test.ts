@@ -74,6 +74,9 @@ describe('opening (不见面开标): sign-in, decryption window, 唱标, objecti
     }
     // the fourth bidder hands over a key that does not open its bid: its own fault
     await postKey(t, w.tender.id, d, await keyBody(d, t, crypto.randomBytes(32))).expect(202);
+    // the same request inside the window, from its first instant, is no early access: nothing more recorded or raised
+    assert.equal((await t.ctx.db('audit_events').where({ action: 'opening.early-key', tender_id: w.tender.id })).length, 2);
+    assert.equal((await t.ctx.db('alerts').where({ tender_id: w.tender.id, rule: 'early-key-access' })).length, 2);
     const stored = await t.ctx.db('bid_decryptions').where({ tender_id: w.tender.id });
     assert.equal(stored.length, 4);
     assert.ok(stored.every((r) => r.content_key_enc?.startsWith('v1.') && !posted.some((k) => r.content_key_enc.includes(k))), 'keys are sealed at rest');
