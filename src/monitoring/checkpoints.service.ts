@@ -197,15 +197,21 @@ export class CheckpointService {
     });
   }
 
-  /** The periodic run: a checkpoint if the chain grew, then the next run, once. */
+  /**
+   * The periodic run: a checkpoint if the chain grew, then the next run, once. The next run is due even when this
+   * one fails (a chain found broken fails the job, visibly in the outbox, and is found again next time).
+   */
   async runScheduled(): Promise<void> {
-    await this.makeIfGrown();
-    const at = this.nextSlot();
-    await this.db.transaction(async (trx) => {
-      if (!(await hasOpenJob(trx, CHECKPOINT_JOB.name, { at: at.toISOString() }))) {
-        await enqueueInTrx(trx, { ...CHECKPOINT_JOB, payload: { at: at.toISOString() }, runAt: at });
-      }
-    });
+    try {
+      await this.makeIfGrown();
+    } finally {
+      const at = this.nextSlot();
+      await this.db.transaction(async (trx) => {
+        if (!(await hasOpenJob(trx, CHECKPOINT_JOB.name, { at: at.toISOString() }))) {
+          await enqueueInTrx(trx, { ...CHECKPOINT_JOB, payload: { at: at.toISOString() }, runAt: at });
+        }
+      });
+    }
   }
 
   /** Runs fall on a grid of AUDIT_CHECKPOINT_MINUTES, so every instance computes the same next slot. */

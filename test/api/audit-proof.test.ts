@@ -198,4 +198,33 @@ describe('audit checkpoints and inclusion proofs', () => {
     await t.http.get('/api/v1/audit/checkpoints').set(bearer(bidder.token)).expect(403);
     await t.http.post('/api/v1/audit/checkpoints').set(bearer(custodians.regulator.token)).expect(403);
   });
+
+  it('when an event after the last checkpoint was altered behind the platform\'s back, then no checkpoint is signed over it and the job still schedules its successor', async () => {
+    const op = await operatorToken(t);
+    await createMember(t, 'bidder');
+    const k = (await t.ctx.db('audit_checkpoints').max({ n: 'tree_size' }).first())!.n + 1;
+    // what a superuser could do: ordinary triggers (the append-only one) do not fire for a replica session
+    await t.ctx.db.transaction(async (trx) => {
+      await trx.raw('SET LOCAL session_replication_role = replica');
+      await trx('audit_events').where({ seq: k }).update({ client_ip: '10.6.6.6' });
+    });
+    const before = await countCheckpoints();
+    const recorded = await countEvents('audit.checkpoint');
+    const res = await t.http.post('/api/v1/audit/checkpoints').set(bearer(op)).expect(409);
+    assert.equal(res.body.error.code, 'AUDIT_CHAIN_BROKEN');
+    assert.deepEqual([res.body.error.details.seq, res.body.error.details.problem, res.body.error.details.basis], [Number(k), 'HASH_MISMATCH', 'EB 49']);
+    assert.equal(await countCheckpoints(), before);
+    assert.equal(await countEvents('audit.checkpoint'), recorded, 'the refused request changed nothing');
+
+    const due = await t.ctx.db('outbox').where({ name: CHECKPOINT_JOB.name, status: 'pending' }).first();
+    t.clock.freeze(new Date(due.run_at));
+    await runDueJobs(t);
+    assert.equal(await countCheckpoints(), before);
+    const ran = await t.ctx.db('outbox').where({ id: due.id }).first();
+    assert.equal(ran.status, 'failed', 'not retried: a broken chain stays broken');
+    assert.match(ran.last_error, new RegExp(`broken at seq ${k}`));
+    const after = await t.ctx.db('outbox').where({ name: CHECKPOINT_JOB.name }).whereIn('status', ['pending', 'enqueued']);
+    assert.equal(after.length, 1);
+    assert.equal(new Date(after[0].run_at).getTime(), new Date(due.run_at).getTime() + 10 * MINUTE_MS);
+  });
 });
