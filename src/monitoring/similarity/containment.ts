@@ -11,7 +11,6 @@
  * counted for neither side. For each run of a fingerprint, each pair of its documents of different groups gets one
  * more shared fingerprint; containment of A in B is then shared(A, B) / |A's fingerprints that are not boilerplate|.
  */
-import type { HashSink } from './shingles';
 
 /** Winnowing window, in shingles. */
 export const DEFAULT_WINDOW = 64;
@@ -22,7 +21,7 @@ const DOC_BITS = 20;
 const DOC_SCALE = 2 ** DOC_BITS;
 export const MAX_DOCUMENTS = DOC_SCALE;
 
-export class Winnower implements HashSink {
+export class Winnower {
   private readonly ring: Uint32Array;
   private r = 0;
   private min = 0;
@@ -33,21 +32,30 @@ export class Winnower implements HashSink {
     this.ring = new Uint32Array(window).fill(NONE);
   }
 
-  add(hash: number): void {
+  /** Takes the first n hashes of a batch, in text order. */
+  addAll(hashes: Uint32Array, n = hashes.length): void {
     const w = this.window;
     const ring = this.ring;
-    this.r = this.r + 1 === w ? 0 : this.r + 1;
-    ring[this.r] = hash;
-    if (this.min === this.r) {
-      // the previous minimum just left the window: rescan for the rightmost minimum
-      let m = this.r;
-      for (let i = (this.r - 1 + w) % w; i !== this.r; i = (i - 1 + w) % w) if (ring[i]! < ring[m]!) m = i;
-      this.min = m;
-      if (ring[m] !== NONE) this.picked.push(ring[m]!);
-    } else if (hash <= ring[this.min]!) {
-      this.min = this.r;
-      this.picked.push(hash);
+    const picked = this.picked;
+    let r = this.r;
+    let min = this.min;
+    for (let x = 0; x < n; x++) {
+      const hash = hashes[x]!;
+      r = r + 1 === w ? 0 : r + 1;
+      ring[r] = hash;
+      if (min === r) {
+        // the previous minimum just left the window: rescan for the rightmost minimum
+        let m = r;
+        for (let i = r === 0 ? w - 1 : r - 1; i !== r; i = i === 0 ? w - 1 : i - 1) if (ring[i]! < ring[m]!) m = i;
+        min = m;
+        if (ring[m] !== NONE) picked.push(ring[m]!);
+      } else if (hash <= ring[min]!) {
+        min = r;
+        picked.push(hash);
+      }
     }
+    this.r = r;
+    this.min = min;
   }
 
   /** The document's fingerprints, sorted, each once. */
@@ -77,41 +85,58 @@ export function sharedFingerprints(fingerprints: readonly Uint32Array[], groups:
   for (const f of fingerprints) total += f.length;
   const packed = new Float64Array(total);
   let at = 0;
-  for (let d = 0; d < n; d++) for (const h of fingerprints[d]!) packed[at++] = h * DOC_SCALE + d;
+  for (let d = 0; d < n; d++) {
+    const f = fingerprints[d]!;
+    for (let x = 0; x < f.length; x++) packed[at++] = f[x]! * DOC_SCALE + d;
+  }
   packed.sort();
 
   const shared = new Map<number, number>();
   const kept = new Uint32Array(n);
   const boilerplate = new Set<number>();
-  const docs: number[] = [];
-  const groupSet = new Set<number>();
+  // distinct groups of a run counted with a stamp per group (no set per fingerprint)
+  let groupCount = 0;
+  for (const g of groups) if (g + 1 > groupCount) groupCount = g + 1;
+  const stamp = new Int32Array(groupCount).fill(-1);
+  let run = 0;
   for (let s = 0; s < total; ) {
     const h = Math.floor(packed[s]! / DOC_SCALE);
-    let e = s;
-    docs.length = 0;
-    groupSet.clear();
-    while (e < total && Math.floor(packed[e]! / DOC_SCALE) === h) {
-      const d = packed[e]! - h * DOC_SCALE;
-      docs.push(d);
-      groupSet.add(groups[d]!);
-      e++;
-    }
-    s = e;
-    if (groupSet.size > maxGroups) {
-      boilerplate.add(h);
+    const base = h * DOC_SCALE;
+    let e = s + 1;
+    while (e < total && packed[e]! - base < DOC_SCALE) e++;
+    if (e === s + 1) {
+      // most fingerprints are one document's own
+      kept[packed[s]! - base]!++;
+      s = e;
       continue;
     }
-    for (const d of docs) kept[d]!++;
-    if (groupSet.size < 2) continue;
-    for (let x = 0; x < docs.length; x++) {
-      for (let y = x + 1; y < docs.length; y++) {
-        const i = docs[x]!;
-        const j = docs[y]!;
-        if (groups[i] === groups[j]) continue;
-        const key = i * n + j; // docs come sorted by index, so i < j
-        shared.set(key, (shared.get(key) ?? 0) + 1);
+    run++;
+    let distinct = 0;
+    for (let x = s; x < e; x++) {
+      const g = groups[packed[x]! - base]!;
+      if (stamp[g] !== run) {
+        stamp[g] = run;
+        distinct++;
       }
     }
+    if (distinct > maxGroups) {
+      boilerplate.add(h);
+      s = e;
+      continue;
+    }
+    for (let x = s; x < e; x++) kept[packed[x]! - base]!++;
+    if (distinct >= 2) {
+      for (let x = s; x < e; x++) {
+        for (let y = x + 1; y < e; y++) {
+          const i = packed[x]! - base;
+          const j = packed[y]! - base;
+          if (groups[i] === groups[j]) continue;
+          const key = i * n + j; // sorted by document within a run, so i < j
+          shared.set(key, (shared.get(key) ?? 0) + 1);
+        }
+      }
+    }
+    s = e;
   }
   return { shared, kept, boilerplate };
 }

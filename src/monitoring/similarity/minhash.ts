@@ -7,14 +7,14 @@
  * A short document leaves bins empty; densification fills each from the nearest non-empty bin to its right (cyclic),
  * offset by the distance, so that two identical sets still agree everywhere and two disjoint ones rarely do.
  */
-import { fmix32, type HashSink } from './shingles';
+import { fmix32 } from './shingles';
 
 /** Bins per signature: 256 values, 1 KiB a document; ±0.025 at J = 0.8. */
 export const DEFAULT_BINS = 256;
 
 const EMPTY = 0xffffffff;
 
-export class OnePermutationMinHash implements HashSink {
+export class OnePermutationMinHash {
   private readonly mins: Uint32Array;
   private readonly shift: number;
   private readonly mask: number;
@@ -28,11 +28,18 @@ export class OnePermutationMinHash implements HashSink {
     this.mask = (1 << this.shift) - 1;
   }
 
-  add(hash: number): void {
-    const bin = hash >>> this.shift;
-    const v = hash & this.mask;
-    if (v < this.mins[bin]!) this.mins[bin] = v;
-    this.count++;
+  /** Takes the first n hashes of a batch. */
+  addAll(hashes: Uint32Array, n = hashes.length): void {
+    const mins = this.mins;
+    const shift = this.shift;
+    const mask = this.mask;
+    for (let i = 0; i < n; i++) {
+      const hash = hashes[i]!;
+      const bin = hash >>> shift;
+      const v = hash & mask;
+      if (v < mins[bin]!) mins[bin] = v;
+    }
+    this.count += n;
   }
 
   /** The densified signature; null for an empty set (nothing to compare). */

@@ -27,10 +27,16 @@ export function isSkipped(c: number): boolean {
   return false;
 }
 
+/** Every UTF-16 code unit's normalised form, 0 for skipped (U+0000 is skipped anyway): one lookup per character. */
+const NORMAL = (() => {
+  const t = new Uint16Array(0x10000);
+  for (let c = 0; c < 0x10000; c++) t[c] = isSkipped(c) ? 0 : c >= 0x41 && c <= 0x5a ? c + 0x20 : c;
+  return t;
+})();
+
 /** Normalised code unit (ASCII upper case folded), or -1 when the character is skipped. */
 export function normalisedCode(c: number): number {
-  if (isSkipped(c)) return -1;
-  return c >= 0x41 && c <= 0x5a ? c + 0x20 : c;
+  return NORMAL[c] || -1;
 }
 
 /** murmur3's 32-bit finaliser: an avalanche over all bits. */
@@ -43,13 +49,10 @@ export function fmix32(h: number): number {
   return h >>> 0;
 }
 
-export interface HashSink {
-  add(hash: number): void;
-}
-
 /**
- * Streams text in (any chunking: the window carries over between chunks) and hands each shingle's hash to the sinks,
- * in text order.
+ * Streams text in (any chunking: the window carries over between chunks) and writes each completed shingle's hash
+ * into the caller's buffer, in text order. Consumers then read the batch in loops of their own: no call per shingle
+ * through an interface, which would make the hot loop polymorphic.
  */
 export class ShingleHasher {
   private readonly ring: Uint16Array;
@@ -59,10 +62,7 @@ export class ShingleHasher {
   /** Normalised characters seen. */
   chars = 0;
 
-  constructor(
-    readonly k: number,
-    private readonly sinks: HashSink[],
-  ) {
+  constructor(readonly k: number) {
     if (!Number.isInteger(k) || k < 2 || k > 64) throw new RangeError(`shingle size must be an integer in [2, 64], got ${k}`);
     this.ring = new Uint16Array(k);
     let f = 1;
@@ -70,39 +70,38 @@ export class ShingleHasher {
     this.outFactor = f;
   }
 
-  push(text: string): void {
+  /** Hashes the shingles `text` completes into `out` (room for text.length needed); returns how many. */
+  hashInto(text: string, out: Uint32Array): number {
+    if (out.length < text.length) throw new RangeError('the output buffer is shorter than the text');
     const k = this.k;
     const ring = this.ring;
-    const sinks = this.sinks;
-    const one = sinks.length === 1 ? sinks[0] : null;
+    const outFactor = this.outFactor;
     let h = this.hash;
     let pos = this.pos;
     let chars = this.chars;
+    let n = 0;
     for (let i = 0; i < text.length; i++) {
-      const c = normalisedCode(text.charCodeAt(i));
-      if (c < 0) continue;
-      const out = ring[pos]!;
+      const c = NORMAL[text.charCodeAt(i)]!;
+      if (c === 0) continue;
+      const gone = ring[pos]!;
       ring[pos] = c;
       pos = pos + 1 === k ? 0 : pos + 1;
       // drop the character leaving the window (zero while the window fills), shift, add the new one
-      h = (Math.imul(h - Math.imul(out, this.outFactor), BASE) + c) | 0;
+      h = (Math.imul(h - Math.imul(gone, outFactor), BASE) + c) | 0;
       chars++;
-      if (chars < k) continue;
-      const x = fmix32(h);
-      if (one) one.add(x);
-      else for (const s of sinks) s.add(x);
+      if (chars >= k) out[n++] = fmix32(h);
     }
     this.hash = h;
     this.pos = pos;
     this.chars = chars;
+    return n;
   }
 }
 
 /** The shingle hashes of a whole text, in order (for verification and tests; streaming callers use ShingleHasher). */
 export function shingleHashes(text: string, k = DEFAULT_SHINGLE_CHARS): Uint32Array {
-  const out: number[] = [];
-  new ShingleHasher(k, [{ add: (h) => out.push(h) }]).push(text);
-  return Uint32Array.from(out);
+  const out = new Uint32Array(text.length);
+  return out.slice(0, new ShingleHasher(k).hashInto(text, out));
 }
 
 /** The normalised text and, for each of its characters, the offset of the original character it came from. */

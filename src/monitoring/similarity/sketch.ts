@@ -26,16 +26,20 @@ export class Sketcher {
   private readonly minhash: OnePermutationMinHash;
   private readonly winnower: Winnower;
   private readonly hasher: ShingleHasher;
+  private batch = new Uint32Array(0);
 
   constructor(opts: Partial<SketchOptions> = {}) {
     const o = { ...DEFAULT_SKETCH, ...opts };
     this.minhash = new OnePermutationMinHash(o.bins);
     this.winnower = new Winnower(o.window);
-    this.hasher = new ShingleHasher(o.shingleChars, [this.minhash, this.winnower]);
+    this.hasher = new ShingleHasher(o.shingleChars);
   }
 
   push(text: string): void {
-    this.hasher.push(text);
+    if (this.batch.length < text.length) this.batch = new Uint32Array(text.length);
+    const n = this.hasher.hashInto(text, this.batch);
+    this.minhash.addAll(this.batch, n);
+    this.winnower.addAll(this.batch, n);
   }
 
   get chars(): number {
