@@ -31,6 +31,8 @@ import { runIfEntryPoint } from './entry';
 import { ApiClient, StepFailed, table, type Json, type Out } from './demo-support';
 import { startDemoBank, type DemoBank } from './demo-bank';
 import { awardAndRefunds, payDeposits, type DepositDemo } from './demo-deposits';
+import { demoMachineCode, demoProposals } from './demo-bids';
+import { reviewAlerts } from './demo-monitoring';
 
 interface Member {
   username: string;
@@ -106,6 +108,7 @@ export async function runDemo(opts: DemoOptions, out: Out): Promise<number> {
     LOG_LEVEL: opts.verbose ? 'info' : 'silent',
     RUN_JOBS_IN_API: 'true',
     OUTBOX_POLL_MS: '250',
+    MONITORING_SCAN_SECONDS: '5',
   });
 
   let ctx: AppContext | undefined;
@@ -350,7 +353,9 @@ export async function runDemo(opts: DemoOptions, out: Out): Promise<number> {
     await step('五家投标人用投标工具编制投标文件包、加密给开标证书和本单位加密证书、签名并在线递交 (five bidders pack, seal, sign and submit their bids)', async () => {
       const agency = members.get('agency')!;
       const opening = await api.call('GET', `/api/v1/tenders/${tenderId}/opening-key`, { token: agency.token, expect: 200 });
-      const prices = [2_788_000_000, 2_815_600_000, 2_763_450_000, 2_836_000_000, 2_799_999_900];
+      // the four that will open climb in equal steps of 100,000 yuan: a pattern the monitoring must notice (TLR 40(4))
+      const prices = [2_788_000_000, 2_798_000_000, 2_808_000_000, 2_818_000_000, 2_799_999_900];
+      const proposals = demoProposals(bidderKeys.map((key) => SEED_ORGANISATIONS.find((o) => o.key === key)!.name));
       const work = fs.mkdtempSync(path.join(os.tmpdir(), 'gz-demo-bids-'));
       try {
         for (const [i, key] of bidderKeys.entries()) {
@@ -360,6 +365,8 @@ export async function runDemo(opts: DemoOptions, out: Out): Promise<number> {
           const now = await platformNow();
           const letter = path.join(work, `${key}-投标函.txt`);
           fs.writeFileSync(letter, `${spec.name} 投标函：第一标段投标总价 ${formatYuan(prices[i]!)} 元。\n`);
+          const proposal = path.join(work, `${key}-技术标.txt`);
+          fs.writeFileSync(proposal, proposals[i]!);
           const zipPath = path.join(work, `${key}.zip`);
           await packBid({
             outPath: zipPath,
@@ -378,8 +385,10 @@ export async function runDemo(opts: DemoOptions, out: Out): Promise<number> {
               author: m.displayName,
               tool: { name: 'bidtool', version: '0.1.0', serial: `BT-DEMO-000${i + 1}` },
             },
-            files: [{ sourcePath: letter, path: '投标函.txt' }],
+            files: [{ sourcePath: letter, path: '投标函.txt' }, { sourcePath: proposal, path: '技术标/施工组织设计.txt' }],
             now,
+            // the demo packs every bid on this one machine; each bidder is given its own machine code but two
+            machineFingerprint: demoMachineCode(i),
           });
           // sealed to the tender's opening certificate and to the bidder's own encryption certificate
           const envelope = await sealBuffer(fs.readFileSync(zipPath), [m.encCertPem, opening.body.certificatePem]);
@@ -554,6 +563,10 @@ export async function runDemo(opts: DemoOptions, out: Out): Promise<number> {
       }
       say(`撤销原因 (cause, EB 31)：${revoked[0].bidder}——${revoked[0].cause}`);
       if (announcing.state !== 'announcing') throw new StepFailed(`开标状态 ${announcing.state}，期望 announcing (expected announcing)`);
+    });
+
+    await step('监测：解密后规则比对投标文件，监管部门收到预警并开始核查 (monitoring: the rules compare the decrypted bids; the regulator reviews the alerts)', async () => {
+      await reviewAlerts({ api, say, tenderId, regulatorToken: () => members.get('regulator')!.token });
     });
 
     await step('投标人确认唱标结果，一家当场提出异议，主持人当场答复 (bidders confirm; one objects and the host answers on the record)', async () => {

@@ -190,6 +190,15 @@ describe('cli: seed and demo', () => {
       assert.match(stdout, /开标前代理机构只看到笔数/);
       assert.match(stdout, /陕西汉唐建设集团有限公司 +投标截止后撤销投标，不予退还（TLR 35） +500,000\.00 +— +— +不予退还/);
       assert.match(stdout, /保证金退还时效 \(SLA\)：应退 4 笔，已退 4 笔，2个工作日内 4 笔（100\.0%），逾期 0 笔/);
+      // monitoring after decryption: one machine code, a copied proposal, prices in equal steps; a regulator reviews
+      const lineOf = (rule: string) => stdout.split('\n').find((l) => new RegExp(`\\s${rule}\\s`).test(l)) ?? '';
+      assert.match(lineOf('same-bid-tool'), /机器码/);
+      for (const name of ['陕西秦川建设工程有限公司', '陕西华岳建筑安装有限公司']) assert.ok(lineOf('same-bid-tool').includes(name), name);
+      assert.match(lineOf('similar-bids'), /高度相似/);
+      for (const name of ['陕西秦川建设工程有限公司', '西安长安路桥工程有限公司']) assert.ok(lineOf('similar-bids').includes(name), name);
+      assert.match(stdout, /regular-prices +.*4家投标人报价呈等差规律/);
+      assert.match(stdout, /deposit-shared-account +不同投标人的投标保证金从同一账户转出/);
+      assert.match(stdout, /处置 \(disposition\) → investigating/);
       assert.match(stdout, /演示完成/);
       assert.ok(Date.now() - started < 60_000, 'well under a minute');
     });
