@@ -54,7 +54,8 @@ export async function createOrganisation(t: TestApp, type: OrgType, overrides: R
       type,
       name: `测试${ORG_NAMES[type]}${++counter}`,
       creditCode: uniqueCreditCode(),
-      legalRepresentative: '王某',
+      // each its own: one person representing two bidders of a section is a monitoring finding (TLR 34)
+      legalRepresentative: `王某${counter}`,
       ...(type === 'bidder' ? { basicAccountBank: '中国建设银行西安分行', basicAccountNo: `6100${crypto.randomInt(1e9, 9e9)}` } : {}),
       ...overrides,
     })
