@@ -31,6 +31,9 @@ describe('monitoring rule same-bid-tool', () => {
     assert.deepEqual(by('toolSerial').evidence.fields.orgIds, [a, b].sort());
     assert.equal(by('toolSerial').evidence.fields.toolSerial, 'BT-0A1B2C3D-00000001');
     assert.deepEqual(by('author').evidence.fields.orgIds, [b, c].sort());
+    assert.equal(by('author').evidence.fields.author, 'zhang wei');
+    assert.deepEqual(by('author').evidence.fields.authorsAsWritten, ['Zhang Wei', 'zhang  wei']);
+    assert.match(by('machineFingerprint').title, /机器码相同/);
     assert.deepEqual(by('machineFingerprint').evidence.fields.orgIds, [c, d].sort());
     assert.equal(by('machineFingerprint').evidence.fields.machineFingerprint, shared);
     for (const alert of alerts) {

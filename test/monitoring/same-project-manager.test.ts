@@ -33,7 +33,7 @@ describe('monitoring rule same-project-manager', () => {
     assert.match(alert.basis, /第四十条第（三）项/);
     assert.equal(alert.subject_org_id, [a, c].sort()[0]);
     assert.deepEqual(alert.evidence.fields.orgIds, [a, c].sort());
-    assert.deepEqual(alert.evidence.fields.projectManager, { names: ['李明', '李  明'], idNumberMasked: maskIdNumber(person) });
+    assert.deepEqual(alert.evidence.fields.projectManager, { names: ['李  明', '李明'].sort(), idNumberMasked: maskIdNumber(person) });
     assert.equal(maskIdNumber(person), `${person.slice(0, 6)}********${person.slice(-4)}`);
     // the ID number itself is in neither the alert nor its audit event
     assert.ok(!JSON.stringify(alert).includes(person));

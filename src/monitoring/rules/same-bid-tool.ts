@@ -9,15 +9,16 @@ import { defineRule, setKey, type Finding } from './rule';
 
 interface Trace {
   field: 'toolSerial' | 'author' | 'machineFingerprint';
-  label: string;
+  /** The title after "n家投标人的投标文件". */
+  title: string;
   of(bid: OpenedBid): string | null;
 }
 
 const TRACES: Trace[] = [
-  { field: 'toolSerial', label: '同一投标工具序列号', of: (b) => b.manifest.tool?.serial?.trim() || null },
+  { field: 'toolSerial', title: '由同一投标工具编制（序列号相同）', of: (b) => b.manifest.tool?.serial?.trim() || null },
   // authors are compared as written, folded for case and spacing: "Zhang San" and "zhang  san" are one person
-  { field: 'author', label: '同一编制人', of: (b) => b.manifest.author?.trim().replace(/\s+/g, ' ').toLowerCase() || null },
-  { field: 'machineFingerprint', label: '同一机器码', of: (b) => b.manifest.machineFingerprint || null },
+  { field: 'author', title: '编制人相同', of: (b) => b.manifest.author?.trim().replace(/\s+/g, ' ').toLowerCase() || null },
+  { field: 'machineFingerprint', title: '在同一台电脑上编制（机器码相同）', of: (b) => b.manifest.machineFingerprint || null },
 ];
 
 /** Bids grouped by a value, keeping the groups that span at least `minBidders` bidders. */
@@ -45,12 +46,13 @@ export default defineRule({
         findings.push({
           key: `${tenderId}:${trace.field}:${g.value}:${setKey(g.orgIds)}`,
           severity: 'high',
-          title: `${g.orgIds.length}家投标人的投标文件${trace.label}`,
+          title: `${g.orgIds.length}家投标人的投标文件${trace.title}`,
           tenderId,
           orgIds: g.orgIds,
           auditSeqs: g.bids.map((b) => b.decryptedSeq).filter((s): s is number => s !== null),
           fields: {
-            [trace.field]: trace.field === 'author' ? g.bids[0]!.manifest.author : g.value,
+            [trace.field]: g.value,
+            ...(trace.field === 'author' ? { authorsAsWritten: [...new Set(g.bids.map((b) => b.manifest.author))].sort() } : {}),
             bids: g.bids.map((b) => ({ bidId: b.bidId, orgId: b.bidderOrgId, sectionId: b.sectionId })),
           },
         });

@@ -33,7 +33,7 @@ export default defineRule({
         orgIds: g.orgIds,
         auditSeqs: g.bids.map((b) => b.decryptedSeq).filter((s): s is number => s !== null),
         fields: {
-          projectManager: { names: [...new Set(g.bids.map((b) => b.manifest.form.projectManager.name))], idNumberMasked: maskIdNumber(g.value) },
+          projectManager: { names: [...new Set(g.bids.map((b) => b.manifest.form.projectManager.name))].sort(), idNumberMasked: maskIdNumber(g.value) },
           bids: g.bids.map((b) => ({ bidId: b.bidId, orgId: b.bidderOrgId, sectionId: b.sectionId })),
         },
       });
