@@ -12,4 +12,4 @@ import sameProjectManager from './same-project-manager';
 import similarBids from './similar-bids';
 import regularPrices from './regular-prices';
 
-export const RULES: readonly Rule<any>[] = [sharedAddress, payerListEarly, staffOffHours, loginFailures, habitualCoBidders, winRate, sameLegalRepresentative, sameBidTool, sameProjectManager, similarBids, regularPrices];
+export const RULES: readonly Rule<any>[] = [sharedAddress, payerListEarly, staffOffHours, loginFailures, habitualCoBidders, winRate, sameLegalRepresentative, sameBidTool, sameProjectManager, regularPrices, similarBids];
