@@ -221,44 +221,6 @@ export interface BidPackageTraces {
   files?: Array<{ path: string; content: string | Buffer }>;
 }
 
-/**
- * The same package with another machine code in its manifest: packBid always writes this machine's, and bids of
- * different bidders made on one test machine need different ones. Entries are copied as they are.
- */
-async function withMachineFingerprint(zip: Buffer, fingerprint: string): Promise<Buffer> {
-  const yauzl = (await import('yauzl')).default;
-  const yazl = (await import('yazl')).default;
-  const entries = await new Promise<Array<{ name: string; data: Buffer; mtime: Date }>>((resolve, reject) => {
-    yauzl.fromBuffer(zip, { lazyEntries: true }, (err, z) => {
-      if (err) return reject(err);
-      const out: Array<{ name: string; data: Buffer; mtime: Date }> = [];
-      z.on('entry', (e) => {
-        z.openReadStream(e, (err2, s) => {
-          if (err2) return reject(err2);
-          const chunks: Buffer[] = [];
-          s.on('data', (c: Buffer) => chunks.push(c));
-          s.on('end', () => {
-            out.push({ name: e.fileName, data: Buffer.concat(chunks), mtime: e.getLastModDate() });
-            z.readEntry();
-          });
-        });
-      });
-      z.on('end', () => resolve(out));
-      z.on('error', reject);
-      z.readEntry();
-    });
-  });
-  const rezip = new yazl.ZipFile();
-  for (const e of entries) {
-    const data = e.name === 'manifest.json' ? Buffer.from(JSON.stringify({ ...JSON.parse(e.data.toString('utf8')), machineFingerprint: fingerprint }, null, 2) + '\n') : e.data;
-    rezip.addBuffer(data, e.name, { mtime: e.mtime, mode: 0o100644 });
-  }
-  rezip.end();
-  const chunks: Buffer[] = [];
-  for await (const c of rezip.outputStream) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
-
 /** What a bidder prepares: a real bid package (ZIP with manifest and 开标一览表), returned as bytes. */
 export async function bidPackage(
   t: TestApp,
@@ -302,9 +264,9 @@ export async function bidPackage(
       },
       files: [{ sourcePath: doc, path: '投标函.txt' }, ...extra],
       now: t.clock.now(),
+      machineFingerprint: form.machineFingerprint,
     });
-    const zip = fs.readFileSync(out);
-    return form.machineFingerprint ? withMachineFingerprint(zip, form.machineFingerprint) : zip;
+    return fs.readFileSync(out);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
