@@ -26,6 +26,7 @@ import { Sketcher, type Sketch } from '../src/monitoring/similarity/sketch';
 import { verifyPair } from '../src/monitoring/similarity/verify';
 import { MiB, round } from './support/data';
 import type { BenchOptions, BenchResult } from './support/types';
+import { seededRandom } from '../src/shared/seeded-random';
 
 const DEFAULT_SIZE_MIB = 2;
 const SIZES = [100, 300] as const;
@@ -45,20 +46,9 @@ const PLANTS: Plant[] = [
   { kind: 'contain', from: 120, to: 233 },
 ];
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const CHARS = '工程施工质量安全进度计划材料设备混凝土钢筋模板脚手架基坑支护防水屋面给排水电气消防通风空调竣工验收监理建设单位项目经理部技术负责人劳动力机械塔吊临时用电设施环境保护扬尘噪声夜间冬季雨季测量放线沉降观测成品应急预案危险源交底样板分部分项隐蔽复试养护浇筑砌体抹灰门窗幕墙装饰保温节能绿色文明标准规范合同工期造价结算变更签证索赔'.split('');
 const VOCAB = (() => {
-  const r = rng(7);
+  const r = seededRandom(7);
   const words = new Set<string>();
   while (words.size < 3000) {
     const n = 2 + Math.floor(r() * 3);
@@ -71,7 +61,7 @@ const VOCAB = (() => {
 
 /** About `chars` characters of clauses of vocabulary words and figures. */
 function prose(seed: number, chars: number): string {
-  const r = rng(seed);
+  const r = seededRandom(seed);
   const parts: string[] = [];
   let n = 0;
   while (n < chars) {
@@ -93,7 +83,7 @@ function bidText(i: number, targetChars: number): string {
   if (!plant) return FORM + prose(1000 + i, targetChars - FORM.length);
   const source = bidText(plant.from, targetChars);
   if (plant.kind === 'near') {
-    const r = rng(5000 + i);
+    const r = seededRandom(5000 + i);
     return source
       .split('，')
       .map((s) => (r() < 0.02 ? prose(9000 + Math.floor(r() * 1e6), s.length) : s))

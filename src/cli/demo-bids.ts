@@ -4,6 +4,7 @@
  * which the similarity rule must find (TLR 40(4) 异常一致).
  */
 import { createHash } from 'node:crypto';
+import { seededRandom } from '../shared/seeded-random';
 
 const OPENINGS = ['本工程', '我单位', '项目部', '施工单位', '本标段', '项目经理部'];
 const SUBJECTS = [
@@ -29,23 +30,11 @@ const SUBJECTS = [
 const PURPOSES = ['确保工程质量一次验收合格', '保证总工期按期完成', '杜绝重大安全事故', '满足绿色施工要求', '减少对周边居民的影响', '控制工程成本'];
 const LINKS = ['，', '；同时，', '，并且', '，为此', '。此外，'];
 
-/** A small deterministic generator (mulberry32): the same seed writes the same proposal on every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
 
 /** About `paragraphs` paragraphs of a technical proposal in the bidder's own words. */
 export function technicalProposal(bidderName: string, seed: number, paragraphs = 60): string {
-  const r = random(seed);
+  const r = seededRandom(seed);
   const lines = [`${bidderName} 施工组织设计（技术标）`, ''];
   for (let i = 1; i <= paragraphs; i++) {
     const sentences = 3 + Math.floor(r() * 3);

@@ -11,51 +11,7 @@ import { sharedFingerprints, Winnower } from '../../src/monitoring/similarity/co
 import { boilerplateLimit, similarPairs } from '../../src/monitoring/similarity/compare';
 import { sketchText, Sketcher } from '../../src/monitoring/similarity/sketch';
 import { EXCERPT_MAX, verifyPair } from '../../src/monitoring/similarity/verify';
-
-const WORDS = [
-  '施工组织设计', '质量保证措施', '安全文明施工', '混凝土', '钢筋', '模板工程', '脚手架', '土方开挖', '基坑支护', '防水层',
-  '项目经理部', '技术负责人', '监理单位', '建设单位', '分部分项工程', '隐蔽工程验收', '材料进场', '复试检验', '养护', '浇筑',
-  '砌体', '抹灰', '屋面', '给排水', '电气安装', '消防', '通风空调', '竣工验收', '工期保证', '进度计划', '横道图', '网络图',
-  '劳动力计划', '机械设备', '塔吊', '施工电梯', '临时用电', '临时设施', '环境保护', '扬尘治理', '噪声控制', '夜间施工',
-  '冬季施工', '雨季施工', '测量放线', '沉降观测', '质量通病', '成品保护', '应急预案', '危险源辨识', '技术交底', '样板引路',
-];
-
-/** A seeded PRNG (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** About `chars` characters of bid-like text: sentences of vocabulary words and figures. */
-function bidText(seed: number, chars: number): string {
-  const r = rng(seed);
-  const out: string[] = [];
-  let n = 0;
-  while (n < chars) {
-    const words = 4 + Math.floor(r() * 6);
-    let s = '';
-    for (let i = 0; i < words; i++) s += WORDS[Math.floor(r() * WORDS.length)]! + (r() < 0.3 ? String(Math.floor(r() * 1000)) : '');
-    s += r() < 0.2 ? '。\n' : '，';
-    out.push(s);
-    n += s.length;
-  }
-  return out.join('');
-}
-
-/** Changes about `share` of the sentences of a text (a copier's light edits). */
-function edited(text: string, seed: number, share: number): string {
-  const r = rng(seed);
-  return text
-    .split('，')
-    .map((s) => (r() < share ? bidText(seed * 7 + Math.floor(r() * 1e6), s.length) : s))
-    .join('，');
-}
+import { bidText, lightlyEdited as edited } from '../monitoring/bid-texts';
 
 /** The text as compared: whitespace and punctuation dropped. */
 const flat = (s: string) => String.fromCharCode(...normalise(s).chars);
