@@ -23,6 +23,12 @@ export interface BidForm {
   validityDays: number;
 }
 
+export interface BidContact {
+  name: string;
+  /** As written; compared by its digits. */
+  phone: string;
+}
+
 export interface ManifestDocument {
   /** Path inside the zip, forward slashes. */
   path: string;
@@ -45,6 +51,8 @@ export interface Manifest {
   machineFingerprint: string;
   /** Who compiled the bid (编制人). */
   author: string;
+  /** 联系人 named in the bid, when the bidder gives one: the same contact in different bids is deemed collusion (GP87 37). */
+  contact?: BidContact;
   /** ISO 8601, UTC. */
   createdAt: string;
 }
@@ -160,6 +168,12 @@ const manifestSchema = z.strictObject({
   }),
   machineFingerprint: sha256Hex,
   author: text(100),
+  contact: z
+    .strictObject({
+      name: text(100),
+      phone: z.string().regex(/^\+?[0-9][0-9 ()-]{4,30}$/, { error: '联系电话格式无效 / invalid contact phone number' }),
+    })
+    .optional(),
   createdAt: z.iso.datetime({ error: '应为 ISO 8601 时间 / must be an ISO 8601 date-time' }),
 });
 

@@ -37,7 +37,7 @@ import {
 export type OpenResult = { ok: true; plaintextBlobKey: string; manifest: ManifestSummary } | { ok: false; code: OpenFailureCode };
 
 /** What the opening keeps of a manifest: the bid form and the document list (names, sizes, digests). */
-export type ManifestSummary = Pick<Manifest, 'form' | 'documents' | 'tool' | 'machineFingerprint' | 'author' | 'createdAt'>;
+export type ManifestSummary = Pick<Manifest, 'form' | 'documents' | 'tool' | 'machineFingerprint' | 'author' | 'contact' | 'createdAt'>;
 
 /** The most workers a pool starts, whatever the machine. */
 export const MAX_OPENER_WORKERS = 4;

@@ -50,8 +50,8 @@ export async function openSealedPackage(input: NodeJS.ReadableStream, contentKey
     if (manifest.tenderId !== expected.tenderId || manifest.sectionId !== expected.sectionId || manifest.bidder.creditCode !== expected.creditCode) {
       return { ok: false, code: 'MANIFEST_MISMATCH' };
     }
-    const { form, documents, tool, machineFingerprint, author, createdAt } = manifest;
-    return { ok: true, manifest: { form, documents, tool, machineFingerprint, author, createdAt } };
+    const { form, documents, tool, machineFingerprint, author, contact, createdAt } = manifest;
+    return { ok: true, manifest: { form, documents, tool, machineFingerprint, author, ...(contact ? { contact } : {}), createdAt } };
   } catch (err) {
     if (err instanceof EnvelopeError) return { ok: false, code: err.code === 'TAG_MISMATCH' ? 'TAG_MISMATCH' : `ENVELOPE_${err.code}` };
     if (err instanceof PackageError) return { ok: false, code: 'PACKAGE_INVALID' };

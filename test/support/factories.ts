@@ -217,6 +217,8 @@ export interface BidPackageTraces {
   author?: string;
   /** The project manager's ID number; default idNumber(seed). */
   projectManagerId?: string;
+  /** 联系人; default none. */
+  contact?: { name: string; phone: string };
   /** More documents in the package, besides 投标函.txt. */
   files?: Array<{ path: string; content: string | Buffer }>;
 }
@@ -260,6 +262,7 @@ export async function bidPackage(
           validityDays: 90,
         },
         author: form.author ?? member.username,
+        ...(form.contact ? { contact: form.contact } : {}),
         tool: { name: 'bidtool', version: '0.1.0', serial: form.toolSerial ?? `test-serial-${member.username}` },
       },
       files: [{ sourcePath: doc, path: '投标函.txt' }, ...extra],

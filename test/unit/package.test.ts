@@ -865,6 +865,23 @@ describe('bid package (投标文件包)', function () {
       assert.match(price.err, /--price-fen/);
     });
 
+    it('when a contact person is given, then the manifest names them; a name without a phone, or a bad phone, exits 2', async function () {
+      const doc1 = path.join(fresh('c'), 'a.txt');
+      fs.mkdirSync(path.dirname(doc1));
+      fs.writeFileSync(doc1, 'a');
+      const zipPath = fresh('contact.zip');
+      const packed = await run(['pack', ...formArgs, '--pm-id', ID_NUMBER, '--contact-name', '赵敏', '--contact-phone', '029-8888 1234', '--out', zipPath, doc1]);
+      assert.equal(packed.code, 0, packed.err);
+      assert.match(packed.out, /联系人 \/ Contact: 赵敏，029-8888 1234/);
+      assert.deepEqual((await readManifest(zipPath)).contact, { name: '赵敏', phone: '029-8888 1234' });
+      const alone = await run(['pack', ...formArgs, '--pm-id', ID_NUMBER, '--contact-name', '赵敏', '--out', fresh('c1.zip'), doc1]);
+      assert.equal(alone.code, 2);
+      assert.match(alone.err, /--contact-phone/);
+      const bad = await run(['pack', ...formArgs, '--pm-id', ID_NUMBER, '--contact-name', '赵敏', '--contact-phone', 'call me', '--out', fresh('c2.zip'), doc1]);
+      assert.equal(bad.code, 2);
+      assert.match(bad.err, /MANIFEST_INVALID/);
+    });
+
     it('when unpacking a tampered package, then exits 1 naming HASH_MISMATCH', async function () {
       const good = Buffer.from('ok');
       const p = fresh('cli-tampered.zip');

@@ -34,6 +34,8 @@ interface PackOptions {
   pmId: string;
   validityDays: number;
   author: string;
+  contactName?: string;
+  contactPhone?: string;
   out: string;
   dir?: string;
   toolSerial?: string;
@@ -58,6 +60,8 @@ export function registerPackageCommands(program: Command, ctx: CliContext): void
     .requiredOption('--pm-id <idNumber>', '项目负责人身份证号码 / project manager ID number (18 characters)')
     .requiredOption('--validity-days <n>', '投标有效期（日）/ bid validity, days', positiveInteger('--validity-days'))
     .requiredOption('--author <name>', '编制人 / who compiled the bid')
+    .option('--contact-name <name>', '联系人（与 --contact-phone 同用）/ contact person (with --contact-phone)')
+    .option('--contact-phone <phone>', '联系电话 / contact phone')
     .requiredOption('--out <file>', '输出的投标包文件 (.zip) / output package file')
     .option('--dir <dir>', '打包整个目录（保留相对路径）/ pack a whole directory tree with relative paths')
     .option('--tool-serial <serial>', '工具序列号（默认读取或创建 ~/.bidtool/serial）/ tool serial (default: ~/.bidtool/serial, created if missing)')
@@ -72,6 +76,9 @@ export function registerPackageCommands(program: Command, ctx: CliContext): void
         throw new CliExit(EXIT_BAD_INPUT, `文件已存在，未覆盖（可用 --force）/ File exists, not overwritten (use --force): ${outPath}`);
       }
       const serial = toolSerial(opts.toolSerial);
+      if ((opts.contactName === undefined) !== (opts.contactPhone === undefined)) {
+        throw new CliExit(EXIT_BAD_INPUT, '联系人与联系电话须同时给出 / Give --contact-name and --contact-phone together');
+      }
 
       let manifest: Manifest;
       try {
@@ -96,6 +103,7 @@ export function registerPackageCommands(program: Command, ctx: CliContext): void
               validityDays: opts.validityDays,
             },
             author: opts.author,
+            ...(opts.contactName !== undefined ? { contact: { name: opts.contactName, phone: opts.contactPhone! } } : {}),
             tool: { name: 'bidtool', version: program.version() ?? BIDTOOL_VERSION, serial },
           },
         });
@@ -177,6 +185,7 @@ export function printSummary(ctx: CliContext, m: Manifest): void {
   out(`投标文件 / Documents: ${m.documents.length} 个 / files, 共 / total ${formatSize(total)}`);
   for (const d of m.documents) out(`  ${d.path}  ${formatSize(d.size)}`);
   out(`编制人 / Author: ${m.author}`);
+  if (m.contact) out(`联系人 / Contact: ${m.contact.name}，${m.contact.phone}`);
   out(`工具 / Tool: ${m.tool.name} ${m.tool.version}，序列号 / serial ${m.tool.serial}`);
   out(`机器码 / Machine code: ${m.machineFingerprint}`);
   out(`生成时间 / Created: ${formatShanghaiTime(new Date(m.createdAt))}`);
