@@ -6,12 +6,10 @@
  * is caught and named with its place.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createRootCa, generateRsaKeyPair, issueCertificate, parseCertificate, randomSerialHex } from '../../crypto/pki';
 import { writeAuditExport } from '../../src/cli/audit-export';
 import { runExportVerify, verifyExportAt } from '../../src/cli/audit-verify';
@@ -22,8 +20,8 @@ import { fromHex, leafHash, rootOf, toHex } from '../../src/monitoring/merkle';
 import { DAY_MS } from '../../src/shared/clock';
 import { createTestApp, type TestApp } from '../support/app';
 import { bearer, createCustodianMembers, createMember, operatorToken, tenderBody, uploadDocument, type Member } from '../support/factories';
+import { runScript } from '../support/run-script';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 function copyExport(from: string, label: string): string {
   const to = fs.mkdtempSync(path.join(os.tmpdir(), `gz-audit-export-${label}-`));
@@ -256,22 +254,10 @@ describe('cli: audit:export and audit:verify --export', () => {
   });
 
   describe('as a command', () => {
-    function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-      return new Promise((resolve, reject) => {
-        const env = { ...process.env };
-        delete env.DATABASE_URL; // offline: no database is needed or touched
-        const child = spawn('npx', ['tsx', 'src/cli/audit-verify.ts', ...args], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (d) => (stdout += d));
-        child.stderr.on('data', (d) => (stderr += d));
-        const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-        child.on('error', reject);
-        child.on('close', (code) => {
-          clearTimeout(timer);
-          resolve({ code, stdout, stderr });
-        });
-      });
+    function runCli(args: string[]) {
+      const env = { ...process.env };
+      delete env.DATABASE_URL; // offline: no database is needed or touched
+      return runScript('src/cli/audit-verify.ts', args, { env });
     }
 
     it('when `audit-verify --export DIR` checks the export, then it prints the verdict and exits 0; a tampered copy exits 1 naming the seq', async function () {

@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import supertest from 'supertest';
 import { buildApp } from '../../src/app';
 import { runAuditVerify } from '../../src/cli/audit-verify';
@@ -15,8 +13,8 @@ import { createLogger } from '../../src/shared/logger';
 import { ADMIN_PASSWORD, createTestApp, T0, type TestApp } from '../support/app';
 import { usingRealPostgres } from '../support/env';
 import { bearer, createMember, createOrganisation } from '../support/factories';
+import { runScript } from '../support/run-script';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** Some state-changing requests, so the chain has a body to tamper with. Returns the head seq. */
 async function buildChain(t: TestApp): Promise<number> {
@@ -245,20 +243,8 @@ describe('cli: audit:verify', () => {
     });
     after(() => target?.cleanup());
 
-    function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-      return new Promise((resolve, reject) => {
-        const child = spawn('npx', ['tsx', 'src/cli/audit-verify.ts', ...args], { cwd: repoRoot, env: target.env, stdio: ['ignore', 'pipe', 'pipe'] });
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (d) => (stdout += d));
-        child.stderr.on('data', (d) => (stderr += d));
-        const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-        child.on('error', reject);
-        child.on('close', (code) => {
-          clearTimeout(timer);
-          resolve({ code, stdout, stderr });
-        });
-      });
+    function runCli(args: string[]) {
+      return runScript('src/cli/audit-verify.ts', args, { env: target.env });
     }
 
     it('when the chain is intact, then `npx tsx src/cli/audit-verify.ts` prints the verdict and exits 0', async function () {

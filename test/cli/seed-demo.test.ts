@@ -1,17 +1,15 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { checkCertificate } from '../../crypto/pki';
 import { runAuditVerify } from '../../src/cli/audit-verify';
 import { runSeed, SEED_MARKER_CREDIT_CODE, SEED_OPERATOR_USER, SEED_ORGANISATIONS, SEED_TENDERS, type SeedSummary } from '../../src/cli/seed';
 import { loadConfig, type Config } from '../../src/config';
 import { createDb } from '../../src/db';
 import { createBlobStore } from '../../src/shared/blobs';
+import { runScript } from '../support/run-script';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const TABLES = ['organisations', 'users', 'certificates', 'tenders', 'sections', 'tender_documents', 'tender_custodians', 'outbox', 'audit_events'];
 
 describe('cli: seed and demo', () => {
@@ -153,19 +151,7 @@ describe('cli: seed and demo', () => {
     it('when run, then it tells the story through the sealing, the deposits, the online opening and the award with its refunds, verifies the chain and exits 0', async function () {
       this.timeout(180_000);
       const started = Date.now();
-      const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-        const child = spawn('npx', ['tsx', 'src/cli/demo.ts'], { cwd: repoRoot, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
-        let out = '';
-        let err = '';
-        child.stdout.on('data', (d) => (out += d));
-        child.stderr.on('data', (d) => (err += d));
-        const timer = setTimeout(() => child.kill('SIGKILL'), 150_000);
-        child.on('error', reject);
-        child.on('close', (c) => {
-          clearTimeout(timer);
-          resolve({ code: c, stdout: out, stderr: err });
-        });
-      });
+      const { code, stdout, stderr } = await runScript('src/cli/demo.ts', [], { timeoutMs: 150_000 });
       assert.equal(code, 0, stdout + stderr);
       assert.match(stdout, /DEPOSIT_ABOVE_CAP/);
       assert.match(stdout, /依据 \(basis\)：TLR 26/);
