@@ -24,7 +24,8 @@ export interface OpenedTender {
 /** A distinct 机器码 per bidder. */
 export const machineCode = (label: string) => crypto.createHash('sha256').update(`test-machine:${label}`).digest('hex');
 
-export async function openedTender(t: TestApp, specs: BidSpec[], section: { estimatedPriceFen?: number } = {}): Promise<OpenedTender> {
+/** `section.state`: where the window's close leaves the opening — 唱标, or failed with fewer than three valid bids (流标). */
+export async function openedTender(t: TestApp, specs: BidSpec[], section: { estimatedPriceFen?: number; state?: 'announcing' | 'failed' } = {}): Promise<OpenedTender> {
   const agency = await createMember(t, 'agency');
   const tenderer = await createMember(t, 'tenderer');
   const body = tenderBody(tenderer.orgId, t.clock.now(), { name: '西安市第八十九中学综合楼建设工程' });
@@ -57,7 +58,7 @@ export async function openedTender(t: TestApp, specs: BidSpec[], section: { esti
   await runDueJobs(t);
   await refresh(t, agency, ...entries.map((e) => e.member));
   const hall = await t.http.get(`/api/v1/tenders/${tender.id}/opening`).set(bearer(agency.token)).expect(200);
-  assert.equal(hall.body.state, 'announcing');
+  assert.equal(hall.body.state, section.state ?? 'announcing');
 
   // the scan sees the opening reach 唱标 and enqueues the analysis; the job runs the rules on the decrypted bids
   await t.ctx.services.monitoring.scan();

@@ -58,4 +58,15 @@ describe('monitoring rule same-bid-tool', () => {
     ]);
     assert.deepEqual(await alertsOf(t, w.tenderId, 'same-bid-tool'), []);
   });
+
+  it('analyses a failed opening too: two bids from one machine, too few to go on (流标), still alert', async () => {
+    const shared = machineCode('failed-opening-laptop');
+    const w = await openedTender(t, [
+      { priceFen: 1_101_000_000, machineFingerprint: shared },
+      { priceFen: 1_143_500_000, machineFingerprint: shared },
+    ], { state: 'failed' });
+    const alerts = await alertsOf(t, w.tenderId, 'same-bid-tool');
+    assert.equal(alerts.length, 1);
+    assert.deepEqual(alerts[0].evidence.fields.orgIds, [...w.orgIds].sort());
+  });
 });

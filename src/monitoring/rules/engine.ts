@@ -161,8 +161,12 @@ export class RuleEngine {
   }
 }
 
-/** Tenders whose opening moved to 唱标 in these events: their bids are decrypted and may now be analysed. */
+/**
+ * Tenders whose decryption window closed in these events — to 唱标, or failed for want of three valid bids (流标, the
+ * decrypted bids are analysed all the same): their bids are open and may now be analysed.
+ */
+const OPENED_STATES = ['announcing', 'failed'];
 function openedTenders(events: StoredAuditEvent[]): string[] {
-  const ids = events.filter((e) => e.action === 'opening.transition' && e.payload?.to === 'announcing' && e.tenderId).map((e) => e.tenderId!);
+  const ids = events.filter((e) => e.action === 'opening.transition' && OPENED_STATES.includes(String(e.payload?.to)) && e.tenderId).map((e) => e.tenderId!);
   return [...new Set(ids)];
 }
