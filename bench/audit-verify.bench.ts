@@ -4,8 +4,8 @@
  *
  * Workload: EVENTS (default 200,000; `--size-mib N` is read as N thousand events) realistic audit events — logins,
  * tenders, bid submissions with their SHA-256, sizes and certificate serials, openings, deposits; Chinese text,
- * addresses, user agents — chained as the platform chains them (audit-hash.ts), written as events.ndjson lines
- * (canonical JSON with the hash), with a signed checkpoint every 10,000 events (checkpoints.note.ts, RSA-2048 signer
+ * addresses, user agents — chained as the platform chains them (crypto/audit-hash.ts), written as events.ndjson lines
+ * (canonical JSON with the hash), with a signed checkpoint every 10,000 events (crypto/checkpoint-note.ts, RSA-2048 signer
  * issued by a test root).
  *
  * Baseline, same run, same bytes: each event's canonical record (what its hash is over), as UTF-8 bytes in memory,
@@ -21,10 +21,10 @@
  */
 import crypto from 'node:crypto';
 import { createRootCa, generateRsaKeyPair, issueCertificate, randomSerialHex } from '../crypto/pki';
-import { canonicalJson, GENESIS_HASH, hashAuditRecord, type AuditRecord } from '../src/monitoring/audit-hash';
-import { logOrigin, signCheckpoint, type SignedCheckpoint } from '../src/monitoring/checkpoints.note';
+import { canonicalJson, GENESIS_HASH, hashAuditRecord, type AuditRecord } from '../crypto/audit-hash';
+import { logOrigin, signCheckpoint, type SignedCheckpoint } from '../crypto/checkpoint-note';
 import { ExportVerifier } from '../src/monitoring/export-verify';
-import { leafHash, MerkleBuilder, toHex } from '../src/monitoring/merkle';
+import { leafHash, MerkleBuilder, toHex } from '../crypto/merkle';
 import { DAY_MS } from '../src/shared/clock';
 import { round } from './support/data';
 import type { BenchOptions, BenchResult } from './support/types';

@@ -15,14 +15,8 @@ import { Command } from 'commander';
 import { loadConfig, type Config } from '../config';
 import { createDb, type Db } from '../db';
 import { verifyChain, type ChainProblem, type VerifyResult } from '../monitoring/audit.service';
-import {
-  eventBytesOfRecord,
-  ExportVerifier,
-  PROBLEM_KIND_LABELS,
-  verifyInclusionProofDocument,
-  type ExportVerifyResult,
-  type ProofVerifyResult,
-} from '../monitoring/export-verify';
+import { verifyInclusionProofDocument, type ProofVerifyResult } from '../../crypto/audit-proof';
+import { eventBytesOfRecord, ExportVerifier, PROBLEM_KIND_LABELS, type ExportVerifyResult } from '../monitoring/export-verify';
 import { runIfEntryPoint } from './entry';
 
 export type Out = (line: string) => void;

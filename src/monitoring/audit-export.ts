@@ -6,10 +6,10 @@
  */
 import type { Runner } from '../db';
 import { identityRepository } from '../identity/identity.repository';
-import { canonicalJson } from './audit-hash';
+import { canonicalJson } from '../../crypto/audit-hash';
 import { auditRepository } from './audit.repository';
 import { checkpointsRepository } from './checkpoints.repository';
-import type { SignedCheckpoint } from './checkpoints.note';
+import type { SignedCheckpoint } from '../../crypto/checkpoint-note';
 import { EVENT_RECORD_PREFIX, EXPORT_FORMAT } from './export-verify';
 
 const PAGE = 2000;

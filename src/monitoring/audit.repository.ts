@@ -1,5 +1,5 @@
 import type { Db, Runner } from '../db';
-import type { AuditRecord } from './audit-hash';
+import type { AuditRecord } from '../../crypto/audit-hash';
 
 export interface StoredAuditEvent extends AuditRecord {
   hash: string;

@@ -5,7 +5,7 @@
 import type { Clock } from '../shared/clock';
 import type { ActionContext } from '../shared/access';
 import type { Db, Runner } from '../db';
-import { GENESIS_HASH, hashAuditRecord, type AuditRecord } from './audit-hash';
+import { GENESIS_HASH, hashAuditRecord, type AuditRecord } from '../../crypto/audit-hash';
 import { auditRepository, type StoredAuditEvent } from './audit.repository';
 
 export interface AuditEntry {

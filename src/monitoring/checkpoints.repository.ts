@@ -1,8 +1,8 @@
 import type { Runner } from '../db';
-import type { SignedCheckpoint } from './checkpoints.note';
+import type { SignedCheckpoint } from '../../crypto/checkpoint-note';
 
 export interface StoredCheckpoint extends SignedCheckpoint {
-  /** Hex roots of the complete subtrees after `treeSize` leaves, largest first (merkle.ts MerkleBuilder). */
+  /** Hex roots of the complete subtrees after `treeSize` leaves, largest first (crypto/merkle.ts MerkleBuilder). */
   frontier: string[];
 }
 

@@ -1,11 +1,12 @@
 /**
- * The regulator's offline check of an audit-log export (EB 49), and a bidder's check of an inclusion proof. Pure: it
- * reads the export's contents handed to it (no database, no network) and trusts nothing in them but the CA
- * certificate, whose fingerprint the result shows so it can be compared with the one the platform publishes.
+ * The regulator's offline check of an audit-log export (EB 49). Pure: it reads the export's contents handed to it (no
+ * database, no network) and trusts nothing in them but the CA certificate, whose fingerprint the result shows so it
+ * can be compared with the one the platform publishes. (A bidder's check of one event's inclusion proof is
+ * crypto/audit-proof.ts, which ships in bidtool.)
  *
  * An export directory holds:
- *   events.ndjson       one event per line, in seq order, as stored: canonical JSON (audit-hash.ts) with its `hash`
- *   checkpoints.json    the signed checkpoints, oldest first (checkpoints.note.ts)
+ *   events.ndjson       one event per line, in seq order, as stored: canonical JSON (crypto/audit-hash.ts) with its `hash`
+ *   checkpoints.json    the signed checkpoints, oldest first (crypto/checkpoint-note.ts)
  *   certificates/       ca.pem (the platform root), signer.pem (the document-signing certificate(s))
  *
  * It checks: every event's hash recomputed from its fields, the prev-hash links and seq continuity (each problem
@@ -20,9 +21,9 @@
  */
 import crypto from 'node:crypto';
 import { checkCertificate, parseCertificate, PkiError } from '../../crypto/pki';
-import { canonicalJson, GENESIS_HASH } from './audit-hash';
-import { checkpointSignatureValid, type SignedCheckpoint } from './checkpoints.note';
-import { fromHex, leafHash, MerkleBuilder, toHex, verifyInclusion } from './merkle';
+import { canonicalJson, GENESIS_HASH } from '../../crypto/audit-hash';
+import { checkpointSignatureValid, type SignedCheckpoint } from '../../crypto/checkpoint-note';
+import { MerkleBuilder, toHex } from '../../crypto/merkle';
 
 export type ProblemKind =
   | 'EVENT_MALFORMED'
@@ -497,89 +498,4 @@ export function eventBytesOfRecord(line: Buffer): Buffer | null {
 /** The events.ndjson line inside a stream's event record, or null for any other record. */
 export function eventLineOfRecord(line: string): string | null {
   return line.startsWith(EVENT_RECORD_PREFIX) && line.endsWith('}') ? line.slice(EVENT_RECORD_PREFIX.length, -1) : null;
-}
-
-// ---------------------------------------------------------------------------------------------------------------------
-// A bidder's proof that one event is in a signed checkpoint (GET /audit/events/:seq/proof).
-// ---------------------------------------------------------------------------------------------------------------------
-
-export const INCLUSION_PROOF_FORMAT = 'gz-audit-inclusion-proof/1';
-
-export interface InclusionProofDocument {
-  format: typeof INCLUSION_PROOF_FORMAT;
-  /** The event as stored (canonical fields, its hash included). */
-  event: Record<string, unknown> & { seq: number; hash: string };
-  leafIndex: number;
-  treeSize: number;
-  /** SHA-256(0x00 || chain hash), hex. */
-  leafHash: string;
-  /** The RFC 6962 audit path, hex, bottom-up. */
-  proof: string[];
-  checkpoint: SignedCheckpoint;
-  certificates: { ca: string; signer: string };
-  verify: string;
-}
-
-export interface ProofVerifyResult {
-  ok: boolean;
-  seq: number | null;
-  treeSize: number | null;
-  /** Which CA was trusted: the one given, or (weaker) the one in the file. */
-  ca: 'given' | 'from the proof file';
-  caFingerprintSha256: string | null;
-  problems: string[];
-  message: string;
-}
-
-/**
- * Checks a saved proof: the event's hash from its fields, the leaf, the audit path to the checkpoint's root, the
- * checkpoint's signature and its signer's chain to the CA. Pass `caPem` (the platform root certificate obtained
- * independently); without it the CA inside the file is used and the result says so.
- */
-export function verifyInclusionProofDocument(doc: unknown, caPem?: string): ProofVerifyResult {
-  const problems: string[] = [];
-  const d = doc as Partial<InclusionProofDocument> | null;
-  const ca = caPem ?? d?.certificates?.ca ?? '';
-  let fingerprint: string | null = null;
-  const done = (seq: number | null, treeSize: number | null): ProofVerifyResult => {
-    const ok = problems.length === 0;
-    return {
-      ok,
-      seq,
-      treeSize,
-      ca: caPem ? 'given' : 'from the proof file',
-      caFingerprintSha256: fingerprint,
-      problems,
-      message: ok
-        ? `事件 ${seq} 在平台签名的检查点（${treeSize} 条事件）中 (event ${seq} is in the signed checkpoint of ${treeSize} events)`
-        : `证明无效 (proof invalid): ${problems.join('; ')}`,
-    };
-  };
-  if (!d || d.format !== INCLUSION_PROOF_FORMAT || !d.event || !d.checkpoint || !Array.isArray(d.proof)) {
-    problems.push(`not a ${INCLUSION_PROOF_FORMAT} document`);
-    return done(null, null);
-  }
-  const { hash, ...record } = d.event;
-  const seq = Number(record.seq);
-  const treeSize = d.checkpoint.treeSize;
-  if (typeof hash !== 'string' || sha256Hex(canonicalJson(record)) !== hash) problems.push('EVENT_ALTERED: the event\'s fields do not hash to its hash');
-  try {
-    fingerprint = parseCertificate(ca).fingerprintSha256;
-    const signer = d.certificates?.signer ?? '';
-    const check = checkCertificate(signer, ca, new Date(d.checkpoint.madeAt), 'signing');
-    if (!check.ok) problems.push(`CHECKPOINT_SIGNER_UNTRUSTED: ${check.problem}`);
-    else if (check.info.serialHex !== d.checkpoint.signerSerial?.toLowerCase()) problems.push('CHECKPOINT_FORGED: signed by another certificate');
-    else if (!checkpointSignatureValid(d.checkpoint, signer)) problems.push('CHECKPOINT_FORGED: the checkpoint signature does not verify');
-  } catch (err) {
-    problems.push(`CERTIFICATE_INVALID: ${(err as Error).message}`);
-  }
-  try {
-    const leaf = leafHash(fromHex(String(hash)));
-    const path = d.proof.map((h) => fromHex(String(h), 'proof hash'));
-    if (d.leafIndex !== seq - 1 || d.treeSize !== treeSize) problems.push('the proof is for another leaf or tree size');
-    else if (!verifyInclusion(leaf, seq - 1, treeSize, path, fromHex(d.checkpoint.rootHash))) problems.push('NOT_INCLUDED: the audit path does not lead to the signed root');
-  } catch (err) {
-    problems.push(`PROOF_MALFORMED: ${(err as Error).message}`);
-  }
-  return done(seq, treeSize);
 }

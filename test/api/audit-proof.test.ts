@@ -6,9 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { MINUTE_MS } from '../../src/shared/clock';
-import { fromHex, leafHash, verifyConsistency, verifyInclusion } from '../../src/monitoring/merkle';
-import { checkpointSignatureValid } from '../../src/monitoring/checkpoints.note';
-import { verifyInclusionProofDocument } from '../../src/monitoring/export-verify';
+import { fromHex, leafHash, verifyConsistency, verifyInclusion } from '../../crypto/merkle';
+import { checkpointSignatureValid } from '../../crypto/checkpoint-note';
+import { verifyInclusionProofDocument } from '../../crypto/audit-proof';
 import { CHECKPOINT_JOB } from '../../src/monitoring/monitoring.jobs';
 import { createTestApp, runDueJobs, type TestApp } from '../support/app';
 import {

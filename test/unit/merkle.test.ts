@@ -19,7 +19,7 @@ import {
   toHex,
   verifyConsistency,
   verifyInclusion,
-} from '../../src/monitoring/merkle';
+} from '../../crypto/merkle';
 
 const CT_LEAF_DATA = ['', '00', '10', '2021', '3031', '40414243', '5051525354555657', '606162636465666768696a6b6c6d6e6f'].map((h) => Buffer.from(h, 'hex'));
 const CT_LEAVES = CT_LEAF_DATA.map(leafHash);
