@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { registerAccountCommands } from './commands/account';
+import { registerAuditCommands } from './commands/audit';
 import { registerBidCommands } from './commands/bid';
 import { registerCertCommands } from './commands/certs';
 import { registerCustodyCommands } from './commands/custody';
@@ -40,6 +41,7 @@ export function buildProgram(ctx: CliContext = defaultContext()): Command {
   registerBidCommands(program, ctx);
   registerCustodyCommands(program, ctx);
   registerOpeningCommands(program, ctx);
+  registerAuditCommands(program, ctx);
   return program;
 }
 
