@@ -26,12 +26,14 @@ describe('blobs: the local blob store', function () {
   let dir: string;
   let store: BlobStore;
 
+  // the store in a folder of a folder of the test's own, so that nothing escaping it can be confused with another's file
   beforeEach(function () {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gz-blobs-'));
+    dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'gz-blobs-')), 'store');
+    fs.mkdirSync(dir);
     store = createBlobStore({ blobDir: dir });
   });
   afterEach(function () {
-    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(path.dirname(dir), { recursive: true, force: true });
   });
 
   it('when a stream is put and read back, then the bytes, size and sha256 match', async function () {
