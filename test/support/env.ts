@@ -10,7 +10,17 @@ import { Redis } from 'ioredis';
 import { loadConfig, type Config } from '../../src/config';
 import { createDb, migrateLatest, type Db } from '../../src/db';
 
-export const runId = crypto.randomBytes(4).toString('hex');
+/**
+ * This run's id and the databases it created live on the process, not the module: a module reached both by
+ * `require` and by `import` (mocha loads some files one way, some the other) is two instances, and the root hook
+ * must drop what either created.
+ */
+const shared = ((globalThis as { __gzTestRun?: { runId: string; created: string[] } }).__gzTestRun ??= {
+  runId: crypto.randomBytes(4).toString('hex'),
+  created: [],
+});
+
+export const runId = shared.runId;
 
 let baseConfig: Config | undefined;
 export function testBaseConfig(): Config {
@@ -32,7 +42,7 @@ function withDatabase(url: string, name: string): string {
   return u.toString();
 }
 
-const created: string[] = [];
+const created = shared.created;
 
 /** A new, empty database (not migrated): its config and a knex handle. */
 export async function createFreshDatabase(label = 'db'): Promise<{ config: Config; db: Db }> {
