@@ -12,6 +12,7 @@ export {
   idNumberCheckChar,
   isValidCreditCode,
   isValidIdNumber,
+  maskIdNumber,
   validateManifest,
   type BidForm,
   type Manifest,

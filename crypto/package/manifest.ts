@@ -70,6 +70,11 @@ export function idNumberCheckChar(first17: string): string {
   return ID_CHECK[sum % 11];
 }
 
+/** 610103********1234: the region code and the last four, as on a printed form (an ID number is personal data). */
+export function maskIdNumber(id: string): string {
+  return id.length > 10 ? `${id.slice(0, 6)}${'*'.repeat(id.length - 10)}${id.slice(-4)}` : '*'.repeat(id.length);
+}
+
 /** 18 characters, address code not starting with 0, a real birth date, correct check character. */
 export function isValidIdNumber(id: string): boolean {
   if (!/^[1-9]\d{16}[\dX]$/.test(id)) return false;

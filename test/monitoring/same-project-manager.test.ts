@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { createTestApp, type TestApp } from '../support/app';
 import { createCustodianMembers, idNumber } from '../support/factories';
-import { maskIdNumber, maskPhone } from '../../src/monitoring/rules/same-project-manager';
+import { maskIdNumber } from '../../crypto/package';
+import { maskPhone } from '../../src/monitoring/rules/same-project-manager';
 import { alertsOf, openedTender } from './opened-tender';
 
 describe('monitoring rule same-project-manager', () => {

@@ -11,6 +11,7 @@ import {
   BIDTOOL_VERSION,
   isValidToolSerial,
   loadOrCreateToolSerial,
+  maskIdNumber,
   packBid,
   PackageError,
   unpackBid,
@@ -162,11 +163,6 @@ export function formatSize(bytes: number): string {
     unit = u;
   }
   return unit ? `${v.toFixed(1)} ${unit} (${exact})` : exact;
-}
-
-/** Shows only the region code and the last four characters of an ID number. */
-function maskIdNumber(id: string): string {
-  return id.length === 18 ? `${id.slice(0, 6)}********${id.slice(14)}` : '********';
 }
 
 export function printSummary(ctx: CliContext, m: Manifest): void {

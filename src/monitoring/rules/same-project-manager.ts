@@ -6,14 +6,10 @@
  * personal data: the alert shows them masked and keys on their hash.
  */
 import { createHash } from 'node:crypto';
+import { maskIdNumber } from '../../../crypto/package';
 import { bidsEvidenceRepository } from './bids-evidence.repository';
 import { defineRule, setKey, type Finding } from './rule';
 import { sharedValues } from './same-bid-tool';
-
-/** 610103********1234: the region and the last four, as on a printed form. */
-export function maskIdNumber(id: string): string {
-  return id.length > 10 ? `${id.slice(0, 6)}${'*'.repeat(id.length - 10)}${id.slice(-4)}` : '*'.repeat(id.length);
-}
 
 /** 138****5678: the first three and the last four digits. */
 export function maskPhone(digits: string): string {
