@@ -20,7 +20,7 @@
  * Each is the best of ROUNDS runs (machines here are noisy).
  */
 import crypto from 'node:crypto';
-import { createRootCa, generateRsaKeyPair, issueCertificate, randomSerialHex } from '../crypto/pki';
+import { createRootCa, generateRsaKeyPair, issueCertificate, parseCertificate, randomSerialHex } from '../crypto/pki';
 import { canonicalJson, GENESIS_HASH, hashAuditRecord, type AuditRecord } from '../crypto/audit-hash';
 import { logOrigin, signCheckpoint, type SignedCheckpoint } from '../crypto/checkpoint-note';
 import { ExportVerifier } from '../src/monitoring/export-verify';
@@ -119,7 +119,7 @@ export async function run(opts: BenchOptions): Promise<BenchResult[]> {
     ca, publicKeyPem: keys.publicKeyPem, subject: { commonName: 'bench signer', organizationName: 'bench', countryName: 'CN' }, usage: 'signing',
     serialHex: randomSerialHex(), notBefore: new Date(T0 - DAY_MS), notAfter: new Date(T0 + 3000 * DAY_MS),
   });
-  const signerSerial = new crypto.X509Certificate(signerPem).serialNumber.toLowerCase().replace(/^0+/, '');
+  const signerSerial = parseCertificate(signerPem).serialHex;
   const checkpoints: SignedCheckpoint[] = [];
   const tree = new MerkleBuilder();
   let prev = GENESIS_HASH;
