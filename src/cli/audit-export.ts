@@ -11,7 +11,7 @@ import { Command } from 'commander';
 import { loadConfig } from '../config';
 import { createDb, type Db } from '../db';
 import { eventLines, exportCertificates, exportCheckpoints, exportHead } from '../monitoring/audit-export';
-import { EXPORT_FORMAT } from '../monitoring/export-verify';
+import { EXPORT_FORMAT } from '../monitoring/export-format';
 import { runIfEntryPoint } from './entry';
 
 export interface AuditExportSummary {

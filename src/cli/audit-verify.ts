@@ -16,7 +16,9 @@ import { loadConfig, type Config } from '../config';
 import { createDb, type Db } from '../db';
 import { verifyChain, type ChainProblem, type VerifyResult } from '../monitoring/audit.service';
 import { verifyInclusionProofDocument, type ProofVerifyResult } from '../../crypto/audit-proof';
-import { eventBytesOfRecord, ExportVerifier, PROBLEM_KIND_LABELS, type ExportVerifyResult } from '../monitoring/export-verify';
+import { eventBytesOfRecord } from '../monitoring/export-format';
+import { PROBLEM_KIND_LABELS } from '../monitoring/export-problems';
+import { ExportVerifier, type ExportVerifyResult } from '../monitoring/export-verify';
 import { runIfEntryPoint } from './entry';
 
 export type Out = (line: string) => void;

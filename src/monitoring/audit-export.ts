@@ -10,7 +10,7 @@ import { canonicalJson } from '../../crypto/audit-hash';
 import { auditRepository } from './audit.repository';
 import { checkpointsRepository } from './checkpoints.repository';
 import type { SignedCheckpoint } from '../../crypto/checkpoint-note';
-import { EVENT_RECORD_PREFIX, EXPORT_FORMAT } from './export-verify';
+import { EVENT_RECORD_PREFIX, EXPORT_FORMAT } from './export-format';
 
 const PAGE = 2000;
 

@@ -4,10 +4,7 @@
  * can be compared with the one the platform publishes. (A bidder's check of one event's inclusion proof is
  * crypto/audit-proof.ts, which ships in bidtool.)
  *
- * An export directory holds:
- *   events.ndjson       one event per line, in seq order, as stored: canonical JSON (crypto/audit-hash.ts) with its `hash`
- *   checkpoints.json    the signed checkpoints, oldest first (crypto/checkpoint-note.ts)
- *   certificates/       ca.pem (the platform root), signer.pem (the document-signing certificate(s))
+ * What an export holds: export-format.ts; what can be found wrong in it: export-problems.ts.
  *
  * It checks: every event's hash recomputed from its fields, the prev-hash links and seq continuity (each problem
  * named with its seq and line); each checkpoint's signature with a signer certificate issued by the CA for signing and
@@ -24,50 +21,8 @@ import { checkCertificate, parseCertificate, PkiError } from '../../crypto/pki';
 import { canonicalJson, GENESIS_HASH } from '../../crypto/audit-hash';
 import { checkpointSignatureValid, type SignedCheckpoint } from '../../crypto/checkpoint-note';
 import { MerkleBuilder, toHex } from '../../crypto/merkle';
-
-export type ProblemKind =
-  | 'EVENT_MALFORMED'
-  | 'EVENT_ALTERED'
-  | 'EVENT_MISSING'
-  | 'EVENTS_REORDERED'
-  | 'EVENT_DUPLICATED'
-  | 'CHAIN_BROKEN'
-  | 'CERTIFICATE_INVALID'
-  | 'CHECKPOINT_MALFORMED'
-  | 'CHECKPOINT_FORGED'
-  | 'CHECKPOINT_SIGNER_UNTRUSTED'
-  | 'CHECKPOINT_BEYOND_LOG'
-  | 'CHECKPOINT_ROOT_MISMATCH'
-  | 'CHECKPOINT_HEAD_MISMATCH'
-  | 'CHECKPOINTS_INCONSISTENT';
-
-export const PROBLEM_KIND_LABELS: Record<ProblemKind, string> = {
-  EVENT_MALFORMED: '事件行无法解析 (event line unreadable)',
-  EVENT_ALTERED: '事件内容被篡改：重算哈希不符 (event altered: its hash does not match its fields)',
-  EVENT_MISSING: '事件缺失 (events missing)',
-  EVENTS_REORDERED: '事件顺序被调换 (events out of order)',
-  EVENT_DUPLICATED: '事件重复 (event duplicated)',
-  CHAIN_BROKEN: '前序哈希不符：前一事件被替换 (previous-hash link broken: the event before was replaced)',
-  CERTIFICATE_INVALID: '证书无法读取或非平台根证书签发 (certificate unreadable or not issued by the root)',
-  CHECKPOINT_MALFORMED: '检查点格式错误 (checkpoint malformed)',
-  CHECKPOINT_FORGED: '检查点签名无效：伪造或被改动 (checkpoint signature invalid: forged or altered)',
-  CHECKPOINT_SIGNER_UNTRUSTED: '检查点签名证书不可信 (checkpoint signer certificate not trusted)',
-  CHECKPOINT_BEYOND_LOG: '检查点覆盖的事件多于导出中的事件：日志被截短 (checkpoint covers more events than exported: log truncated)',
-  CHECKPOINT_ROOT_MISMATCH: '检查点的默克尔根与事件重算结果不符 (checkpoint Merkle root does not match the events)',
-  CHECKPOINT_HEAD_MISMATCH: '检查点的末事件哈希不符 (checkpoint last-event hash does not match)',
-  CHECKPOINTS_INCONSISTENT: '前后检查点不一致：历史被改写 (successive checkpoints disagree: history rewritten)',
-};
-
-export interface Problem {
-  kind: ProblemKind;
-  /** The event concerned (for a range of missing events, the first). */
-  seq?: number;
-  /** 1-based line of events.ndjson. */
-  line?: number;
-  /** The checkpoint concerned, by the tree size it claims. */
-  checkpoint?: number;
-  detail: string;
-}
+import type { ExportContents } from './export-format';
+import type { Problem } from './export-problems';
 
 export interface ExportVerifyResult {
   ok: boolean;
@@ -85,16 +40,6 @@ export interface ExportVerifyResult {
   /** Problems beyond the first MAX_PROBLEMS, counted only. */
   omittedProblems: number;
   message: string;
-}
-
-export interface ExportContents {
-  /** events.ndjson: its text, or its lines. */
-  events: string | Iterable<string>;
-  /** checkpoints.json, parsed or as text. */
-  checkpoints: unknown;
-  caPem: string;
-  /** signer.pem: one or more PEM certificates. */
-  signerPem: string;
 }
 
 export const MAX_PROBLEMS = 1000;
@@ -476,26 +421,4 @@ export function verifyExport(contents: ExportContents): ExportVerifyResult {
   const v = new ExportVerifier(contents);
   for (const line of typeof contents.events === 'string' ? linesOf(contents.events) : contents.events) v.line(line);
   return v.finish();
-}
-
-// ---------------------------------------------------------------------------------------------------------------------
-// The export as one NDJSON stream (GET /audit/export): a header, the certificates, the checkpoints, then the events,
-// each event line being `{"record":"event","event":<the events.ndjson line>}`.
-// ---------------------------------------------------------------------------------------------------------------------
-
-export const EXPORT_FORMAT = 'gz-audit-export/1';
-export const EVENT_RECORD_PREFIX = '{"record":"event","event":';
-
-const EVENT_RECORD_PREFIX_BYTES = Buffer.from(EVENT_RECORD_PREFIX);
-
-/** The same on bytes: the event line inside a stream's event record, or null. */
-export function eventBytesOfRecord(line: Buffer): Buffer | null {
-  const end = line.length > 0 && line[line.length - 1] === CR ? line.length - 1 : line.length;
-  if (end <= EVENT_RECORD_PREFIX_BYTES.length || line[end - 1] !== 0x7d) return null;
-  return line.subarray(0, EVENT_RECORD_PREFIX_BYTES.length).equals(EVENT_RECORD_PREFIX_BYTES) ? line.subarray(EVENT_RECORD_PREFIX_BYTES.length, end - 1) : null;
-}
-
-/** The events.ndjson line inside a stream's event record, or null for any other record. */
-export function eventLineOfRecord(line: string): string | null {
-  return line.startsWith(EVENT_RECORD_PREFIX) && line.endsWith('}') ? line.slice(EVENT_RECORD_PREFIX.length, -1) : null;
 }
