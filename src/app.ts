@@ -26,6 +26,7 @@ import { awardRoutes } from './award/award.routes';
 import { calendarRoutes } from './calendar/calendar.routes';
 import { depositRoutes } from './deposits/deposits.routes';
 import { opendataRoutes } from './opendata/ocds.routes';
+import { webRoutes } from './web/web.routes';
 
 export const VERSION = '0.1.0';
 
@@ -146,6 +147,7 @@ export function buildApp(ctx: AppContext): Express {
   });
   routes.mount(api);
   app.use(API_BASE, api);
+  app.use(webRoutes({ platformName: ctx.config.platformName, production: ctx.config.env === 'production' }));
 
   app.use(notFoundHandler);
   app.use(errorHandler(ctx.logger));

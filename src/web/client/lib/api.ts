@@ -1,0 +1,96 @@
+/** The JSON API as the pages call it: the tab's token, the platform's error codes, Chinese messages. */
+import { clearSession, currentSession, loginUrl } from './session';
+
+export const API = '/api/v1';
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details: unknown = undefined,
+  ) {
+    super(message);
+  }
+}
+
+function headers(extra: Record<string, string> = {}): Record<string, string> {
+  const s = currentSession();
+  return { Accept: 'application/json', ...(s ? { Authorization: `Bearer ${s.token}` } : {}), ...extra };
+}
+
+async function failure(res: Response): Promise<ApiError> {
+  let body: { error?: { code?: string; message?: string; details?: unknown } } = {};
+  try {
+    body = await res.json();
+  } catch {
+    /* not JSON: a proxy's page; the status says enough */
+  }
+  const code = body.error?.code ?? `HTTP_${res.status}`;
+  const message = body.error?.message ?? (res.status >= 500 ? '服务器暂时无法处理，请稍后再试 (server error)' : `请求失败 (HTTP ${res.status})`);
+  if (res.status === 401) clearSession();
+  return new ApiError(res.status, code, message, body.error?.details);
+}
+
+async function send(method: string, path: string, body?: unknown): Promise<Response> {
+  let res: Response;
+  try {
+    res = await fetch(API + path, {
+      method,
+      headers: headers(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    throw new ApiError(0, 'NETWORK', '网络连接中断，请检查网络后重试 (network unreachable)');
+  }
+  if (!res.ok) throw await failure(res);
+  return res;
+}
+
+export async function api<T = unknown>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T> {
+  const res = await send(method, path, body);
+  if (res.status === 204) return undefined as T;
+  const type = res.headers.get('content-type') ?? '';
+  return (type.includes('json') ? await res.json() : await res.text()) as T;
+}
+
+export const get = <T = unknown>(path: string) => api<T>('GET', path);
+export const post = <T = unknown>(path: string, body: unknown = {}) => api<T>('POST', path, body);
+
+/** GET with the response's headers too (e.g. X-Next-Cursor). */
+export async function getWithHeaders<T = unknown>(path: string): Promise<{ body: T; headers: Headers }> {
+  const res = await send('GET', path);
+  return { body: (await res.json()) as T, headers: res.headers };
+}
+
+/** Downloads a file the API serves (a PDF, a time-stamp token, an export) under `filename`. */
+export async function download(path: string, filename: string): Promise<void> {
+  const res = await send('GET', path);
+  const blob = await res.blob();
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = filename;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
+/** A refusal as one line for people: the message, and the stable code to quote to the help desk. */
+export function describeError(err: unknown): string {
+  if (err instanceof ApiError) {
+    if (err.status === 401) return `登录已过期或无效，请重新登录 (sign in again) [${err.code}]`;
+    const issues = (err.details as { issues?: Array<{ path: string; message: string }> } | undefined)?.issues;
+    const extra = issues?.length ? `：${issues.map((i) => `${i.path} ${i.message}`).join('；')}` : '';
+    return `${err.message}${extra} [${err.code}]`;
+  }
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** After a 401 the page offers the way back in. */
+export function isSignedOut(err: unknown): boolean {
+  return err instanceof ApiError && err.status === 401;
+}
+
+export { loginUrl };

@@ -1,0 +1,120 @@
+/** What every page has: the top bar (who is signed in, where to go, sign out) and a place for messages. */
+import { api, describeError, isSignedOut } from './api';
+import { h, replace, byId } from './dom';
+import { clearSession, loginUrl, type Session } from './session';
+
+const NAV: Record<string, Array<[string, string]>> = {
+  bidder: [['/bidder', '投标人工作台']],
+  agency: [['/agency', '招标代理工作台']],
+  tenderer: [['/agency', '项目工作台']],
+  operator: [['/agency', '项目工作台']],
+  regulator: [['/regulator', '行政监督']],
+};
+
+const ORG_TYPES: Record<string, string> = {
+  bidder: '投标人',
+  agency: '招标代理机构',
+  tenderer: '招标人',
+  operator: '交易中心',
+  regulator: '行政监督部门',
+};
+
+export function topBar(session: Session | null): void {
+  const bar = byId('top-bar');
+  const platform = document.body.dataset.platform ?? '';
+  if (!session) {
+    replace(bar, h('a', { class: 'brand', href: '/' }, platform));
+    return;
+  }
+  const links = (NAV[session.organisation.type] ?? []).map(([href, label]) =>
+    h('a', { href, 'aria-current': location.pathname === href ? 'page' : null }, label),
+  );
+  const signOut = h('button', { type: 'button', class: 'link' }, '退出登录 / Sign out');
+  signOut.addEventListener('click', async () => {
+    try {
+      await api('POST', '/auth/logout');
+    } catch {
+      /* the token is dropped here either way */
+    }
+    clearSession();
+    location.assign('/');
+  });
+  replace(
+    bar,
+    h('a', { class: 'brand', href: '/' }, platform),
+    h('nav', { 'aria-label': '主导航 / main' }, links),
+    h(
+      'span',
+      { class: 'who', 'data-testid': 'who' },
+      `${session.organisation.name}（${ORG_TYPES[session.organisation.type] ?? session.organisation.type}）· ${session.user.displayName ?? session.user.username}`,
+    ),
+    signOut,
+  );
+}
+
+/** The page's message line: read out by screen readers as it changes. */
+export function notify(message: string, kind: 'info' | 'ok' | 'error' = 'info'): void {
+  let el = document.getElementById('notice');
+  if (!el) {
+    el = h('div', { id: 'notice', role: 'status', 'aria-live': 'polite' });
+    byId('main').prepend(el);
+  }
+  el.className = `notice ${kind}`;
+  el.textContent = message;
+}
+
+/** Shows a refusal; a lost login offers the way back in. */
+export function notifyError(err: unknown): void {
+  notify(describeError(err), 'error');
+  if (isSignedOut(err)) {
+    const el = byId('notice');
+    el.append(' ', h('a', { href: loginUrl() }, '重新登录 / sign in'));
+  }
+}
+
+/** Runs an action from a button: disabled while it runs, its refusal shown, never thrown away silently. */
+export function action(button: HTMLButtonElement, run: () => Promise<unknown>, done?: string): void {
+  button.addEventListener('click', async (ev) => {
+    ev.preventDefault();
+    if (button.disabled) return;
+    button.disabled = true;
+    button.setAttribute('aria-busy', 'true');
+    try {
+      await run();
+      if (done) notify(done, 'ok');
+    } catch (err) {
+      notifyError(err);
+    } finally {
+      button.disabled = false;
+      button.removeAttribute('aria-busy');
+    }
+  });
+}
+
+/** The page's main area, emptied, with its heading. */
+export function mainArea(title: string): HTMLElement {
+  const main = byId('main');
+  const notice = document.getElementById('notice');
+  replace(main, notice, h('h1', {}, title));
+  return main;
+}
+
+/** A form's submit (button or Enter) runs `run`, with the same care as `action`. */
+export function onSubmit(form: HTMLFormElement, run: () => Promise<unknown>, done?: string): void {
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const buttons = [...form.querySelectorAll('button')];
+    if (form.getAttribute('aria-busy') === 'true') return;
+    form.setAttribute('aria-busy', 'true');
+    buttons.forEach((b) => (b.disabled = true));
+    try {
+      await run();
+      if (done) notify(done, 'ok');
+    } catch (err) {
+      notifyError(err);
+    } finally {
+      form.removeAttribute('aria-busy');
+      buttons.forEach((b) => (b.disabled = false));
+    }
+  });
+}

@@ -1,0 +1,64 @@
+/**
+ * The signed-in user of this tab. The token lives in sessionStorage: it dies with the tab, is never sent by the
+ * browser on its own (no cookie, so no CSRF), and the private key that earned it never leaves the login page.
+ */
+export type OrgType = 'operator' | 'agency' | 'tenderer' | 'bidder' | 'regulator';
+
+export interface Session {
+  token: string;
+  expiresAt: string;
+  user: { id: string; username: string; displayName?: string; role: string };
+  organisation: { id: string; name: string; type: OrgType };
+}
+
+const KEY = 'gz.session';
+
+export function currentSession(): Session | null {
+  try {
+    const raw = sessionStorage.getItem(KEY);
+    if (!raw) return null;
+    // not checked against this computer's clock, which may be wrong: the platform's 401 ends a session
+    return JSON.parse(raw) as Session;
+  } catch {
+    return null;
+  }
+}
+
+export function saveSession(s: Session): void {
+  sessionStorage.setItem(KEY, JSON.stringify(s));
+}
+
+export function clearSession(): void {
+  sessionStorage.removeItem(KEY);
+}
+
+/** Where each kind of organisation starts. */
+export function homeOf(type: OrgType): string {
+  switch (type) {
+    case 'bidder':
+      return '/bidder';
+    case 'regulator':
+      return '/regulator';
+    default:
+      return '/agency';
+  }
+}
+
+/** The login page, coming back here afterwards. */
+export function loginUrl(): string {
+  return `/?next=${encodeURIComponent(location.pathname + location.search)}`;
+}
+
+/** The session, or off to the login page (returns null then). */
+export function requireSession(types?: OrgType[]): Session | null {
+  const s = currentSession();
+  if (!s) {
+    location.assign(loginUrl());
+    return null;
+  }
+  if (types && !types.includes(s.organisation.type)) {
+    location.assign(homeOf(s.organisation.type));
+    return null;
+  }
+  return s;
+}

@@ -1,0 +1,76 @@
+/**
+ * The web pages, served by the same express app as the API: HTML shells, their scripts and one stylesheet.
+ * The pages speak to the API with a bearer token kept in the tab's sessionStorage, never in a cookie, so a
+ * request another site makes the browser send carries no credential (no CSRF surface); the headers below keep
+ * the pages from being framed, sniffed or made to run anyone else's script.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import express, { type Request, type Response, type NextFunction, type Router } from 'express';
+import { PAGES, renderShell, type PageName } from './pages';
+import { ScriptBundles } from './bundle';
+
+const STYLESHEET = path.join(path.dirname(fileURLToPath(import.meta.url)), 'client', 'app.css');
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data: blob:",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+function pageHeaders(_req: Request, res: Response, next: NextFunction): void {
+  res.setHeader('Content-Security-Policy', CONTENT_SECURITY_POLICY);
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  res.setHeader('X-Frame-Options', 'DENY');
+  // the hall's live feed carries its token in the query (EventSource): never send a page's address elsewhere
+  res.setHeader('Referrer-Policy', 'no-referrer');
+  next();
+}
+
+export function webRoutes(opts: { platformName: string; production: boolean }): Router {
+  const router = express.Router();
+  const bundles = new ScriptBundles({ minify: opts.production });
+  router.use(pageHeaders);
+
+  const page = (name: PageName, data: (req: Request) => Record<string, string> | null = () => ({})) =>
+    (req: Request, res: Response, next: NextFunction) => {
+      const values = data(req);
+      if (values === null) return next();
+      res.setHeader('Cache-Control', 'no-store');
+      res.type('html').send(renderShell(name, opts.platformName, values));
+    };
+
+  router.get('/', page('home'));
+  router.get('/bidder', page('bidder'));
+  router.get('/agency', page('agency'));
+  router.get('/regulator', page('regulator'));
+  router.get('/hall/:tenderId', page('hall', (req) => (UUID.test(String(req.params.tenderId)) ? { tenderId: String(req.params.tenderId) } : null)));
+
+  const scripts = new Set(Object.values(PAGES).map((p) => p.script));
+  router.get('/assets/:name.js', async (req, res, next) => {
+    const name = String(req.params.name);
+    if (!scripts.has(name)) return next();
+    try {
+      const bundle = await bundles.get(name);
+      res.setHeader('ETag', bundle.etag);
+      res.setHeader('Cache-Control', 'no-cache');
+      if (req.get('if-none-match') === bundle.etag) return void res.status(304).end();
+      res.type('application/javascript; charset=utf-8').send(bundle.code);
+    } catch (err) {
+      next(err);
+    }
+  });
+  router.get('/assets/app.css', (_req, res) => {
+    res.setHeader('Cache-Control', 'no-cache');
+    res.type('text/css; charset=utf-8').send(fs.readFileSync(STYLESHEET));
+  });
+  return router;
+}

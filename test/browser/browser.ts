@@ -1,0 +1,106 @@
+/**
+ * Browser tests' harness: Debian's Chromium (installed by .ci/run with apt) driven by playwright-core — never a
+ * downloaded browser — against the real app listening on a loopback port. Each page records its console errors
+ * and failed requests, so a test can assert a page worked without a hidden error.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { TestApp } from '../support/app';
+import type { Member } from '../support/factories';
+import { repoRoot } from '../support/run-script';
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const SCREENSHOT_DIR = path.join(repoRoot, 'test-output', 'screenshots');
+
+export async function launchBrowser(): Promise<Browser> {
+  if (!fs.existsSync(CHROMIUM)) {
+    throw new Error(`Chromium not found at ${CHROMIUM}: install Debian's chromium (apt-get install chromium), as .ci/run does, or set CHROMIUM_PATH`);
+  }
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+/** The app on 127.0.0.1 (WebCrypto needs a secure context: loopback is one). */
+export async function serve(t: TestApp): Promise<{ base: string; close(): Promise<void> }> {
+  const server: Server = await new Promise((resolve) => {
+    const s = t.app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    base: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+export interface WatchedPage {
+  page: Page;
+  context: BrowserContext;
+  /** console errors, uncaught exceptions and failed requests (4xx answers the page showed to the user are not here) */
+  problems: string[];
+}
+
+/** A fresh browser profile (its own sessionStorage), at 1366×768 unless told otherwise. */
+export async function openPage(browser: Browser, opts: { viewport?: { width: number; height: number }; downloads?: boolean } = {}): Promise<WatchedPage> {
+  const context = await browser.newContext({
+    viewport: opts.viewport ?? { width: 1366, height: 768 },
+    locale: 'zh-CN',
+    timezoneId: 'America/New_York', // far from Shanghai: the pages must show Beijing time whatever the viewer's zone
+    acceptDownloads: opts.downloads ?? true,
+  });
+  const page = await context.newPage();
+  const problems: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/status of 4\d\d/.test(m.text())) problems.push(`console: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('requestfailed', (r) => {
+    // an EventSource closed by navigation or by the test's end is not a failure of the page
+    if (!/\/events/.test(r.url())) problems.push(`request failed: ${r.method()} ${r.url()} ${r.failure()?.errorText ?? ''}`);
+  });
+  page.setDefaultTimeout(15_000);
+  return { page, context, problems };
+}
+
+/** The member's keys folder, as `bidtool enroll` writes it. */
+export function keyFolder(member: Member): string[] {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gz-browser-keys-'));
+  const files: Record<string, string> = {
+    'signing.key.pem': member.signingKeys.privateKeyPem,
+    'signing.cert.pem': member.signingCertPem,
+    'encryption.key.pem': member.encryptionKeys.privateKeyPem,
+    'encryption.cert.pem': member.encryptionCertPem,
+  };
+  return Object.entries(files).map(([name, text]) => {
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, text, { mode: 0o600 });
+    return file;
+  });
+}
+
+/** Signs in on the login page with the member's key files, as a person does; lands on the member's home page. */
+export async function signIn(wp: WatchedPage, base: string, member: Member, next?: string): Promise<void> {
+  const { page } = wp;
+  await page.goto(`${base}/${next ? `?next=${encodeURIComponent(next)}` : ''}`);
+  await page.getByLabel('密钥文件 / Key files').setInputFiles(keyFolder(member));
+  await page.getByRole('button', { name: '登录 / Sign in' }).click();
+  await page.waitForURL((url) => url.pathname !== '/');
+  await page.getByTestId('who').waitFor();
+}
+
+export async function screenshot(page: Page, name: string): Promise<string> {
+  fs.mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  const file = path.join(SCREENSHOT_DIR, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+}

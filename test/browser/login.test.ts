@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import type { Browser } from 'playwright-core';
+import { createTestApp, type TestApp } from '../support/app';
+import { createMember } from '../support/factories';
+import { launchBrowser, openPage, serve, signIn } from './browser';
+
+describe('browser: signing in', function () {
+  this.timeout(120_000);
+  let t: TestApp;
+  let browser: Browser;
+  let site: { base: string; close(): Promise<void> };
+
+  before(async () => {
+    t = await createTestApp('browser_login');
+    site = await serve(t);
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+    await site?.close();
+    await t?.close();
+  });
+
+  it('serves the pages in Chinese with headers that keep other sites out', async () => {
+    const res = await t.http.get('/').expect(200);
+    assert.match(res.text, /<html lang="zh-CN">/);
+    assert.match(res.headers['content-security-policy'], /script-src 'self'/);
+    assert.match(res.headers['content-security-policy'], /frame-ancestors 'none'/);
+    assert.equal(res.headers['x-frame-options'], 'DENY');
+    assert.equal(res.headers['referrer-policy'], 'no-referrer');
+    const js = await t.http.get('/assets/home.js').expect(200);
+    assert.match(js.headers['content-type'], /javascript/);
+    await t.http.get('/assets/../../package.json.js').expect(404);
+    await t.http.get('/hall/not-a-uuid').expect(404);
+  });
+
+  it('signs a bidder in with its key files, in the page, and shows whose session it is', async () => {
+    const bidder = await createMember(t, 'bidder');
+    const wp = await openPage(browser);
+    const sent: string[] = [];
+    wp.page.on('request', (r) => sent.push(r.postData() ?? ''));
+    await signIn(wp, site.base, bidder);
+    assert.equal(new URL(wp.page.url()).pathname, '/bidder');
+    const who = await wp.page.getByTestId('who').textContent();
+    assert.match(who ?? '', /投标人/);
+    // the private key never left the page: no request carried it
+    const keyBody = bidder.signingKeys.privateKeyPem.split('\n')[1];
+    assert.ok(sent.every((body) => !body.includes(keyBody)), 'a request carried the private key');
+    assert.deepEqual(wp.problems, []);
+    await wp.context.close();
+  });
+
+  it('refuses a key that does not match the certificate, and says so', async () => {
+    const a = await createMember(t, 'bidder');
+    const b = await createMember(t, 'bidder');
+    const wp = await openPage(browser);
+    await wp.page.goto(`${site.base}/`);
+    const mixed = { ...a, signingKeys: b.signingKeys };
+    const { keyFolder } = await import('./browser');
+    await wp.page.getByLabel('密钥文件 / Key files').setInputFiles(keyFolder(mixed));
+    await wp.page.getByRole('button', { name: '登录 / Sign in' }).click();
+    await wp.page.getByText('签名私钥与证书不匹配').waitFor();
+    assert.equal(new URL(wp.page.url()).pathname, '/');
+    await wp.context.close();
+  });
+});
