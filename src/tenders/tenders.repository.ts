@@ -127,6 +127,8 @@ const clarification = (r: Row): Clarification => ({
 export interface TenderFilter {
   /** Tenders visible to an organisation: any non-draft, plus its own drafts. Unset: all. */
   visibleToOrgId?: string;
+  /** Only the tenders an organisation runs (as agency) or owns (as tenderer). */
+  involvingOrgId?: string;
   status?: TenderStatus;
   type?: TenderType;
   q?: string;
@@ -190,6 +192,10 @@ export const tendersRepository = {
     if (f.visibleToOrgId) {
       const org = f.visibleToOrgId;
       base.where((w) => w.whereNot('status', 'draft').orWhere('agency_org_id', org).orWhere('tenderer_org_id', org));
+    }
+    if (f.involvingOrgId) {
+      const org = f.involvingOrgId;
+      base.where((w) => w.where('agency_org_id', org).orWhere('tenderer_org_id', org));
     }
     if (f.status) base.where('status', f.status);
     if (f.type) base.where('type', f.type);

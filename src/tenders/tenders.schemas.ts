@@ -39,6 +39,11 @@ export const ListTendersQuery = z.object({
   status: z.enum(['draft', 'published', 'sealed', 'terminated']).optional(),
   type: z.enum(['construction', 'procurement']).optional(),
   q: z.string().trim().max(100).optional(),
+  mine: z
+    .enum(['true', 'false'])
+    .transform((v) => v === 'true')
+    .optional()
+    .meta({ description: '仅本单位代理或作为招标人的项目 (only tenders your organisation runs or owns)' }),
   page: z.coerce.number().int().min(1).max(10_000).default(1),
   pageSize: z.coerce.number().int().min(1).max(100).default(20),
 });

@@ -445,11 +445,12 @@ export class TenderService {
 
   async list(
     ctx: ActionContext,
-    query: { status?: TenderStatus; type?: TenderType; q?: string; page: number; pageSize: number },
+    query: { status?: TenderStatus; type?: TenderType; q?: string; mine?: boolean; page: number; pageSize: number },
   ): Promise<{ items: TenderSummary[]; total: number; page: number; pageSize: number }> {
     const actor = requireActor(ctx);
     const { items, total } = await repo.listTenders(this.db, {
       visibleToOrgId: seesEverything(actor) ? undefined : actor.orgId,
+      involvingOrgId: query.mine ? actor.orgId : undefined,
       status: query.status,
       type: query.type,
       q: query.q,

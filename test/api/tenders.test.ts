@@ -247,4 +247,16 @@ describe('tenders: drafting, publication, clarifications, the deadline', () => {
     const wild = await t.http.get(`/api/v1/tenders?q=${encodeURIComponent('%')}`).set(bearer(bidder.token)).expect(200);
     assert.equal(wild.body.total, 0, 'LIKE wildcards are matched literally');
   });
+
+  it('when an agency asks for its own tenders (mine=true), then another agency\'s published tender is left out', async () => {
+    const theirs = await published({ name: '秦岭隧道照明改造工程' });
+    const all = await t.http.get('/api/v1/tenders?pageSize=100').set(bearer(otherAgency.token)).expect(200);
+    assert.ok(all.body.items.some((x: { id: string }) => x.id === theirs.id), 'published tenders are public');
+    const mine = await t.http.get('/api/v1/tenders?mine=true&pageSize=100').set(bearer(otherAgency.token)).expect(200);
+    assert.equal(mine.body.total, 0);
+    const own = await t.http.get('/api/v1/tenders?mine=true&pageSize=100').set(bearer(agency.token)).expect(200);
+    assert.ok(own.body.items.some((x: { id: string }) => x.id === theirs.id));
+    assert.ok(own.body.items.every((x: { agencyOrgId: string }) => x.agencyOrgId === agency.orgId));
+    await t.http.get('/api/v1/tenders?mine=yes').set(bearer(agency.token)).expect(400);
+  });
 });
