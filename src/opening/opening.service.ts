@@ -83,6 +83,7 @@ export class OpeningService {
     const o = await this.steps.openingOf(this.db, t.id);
     const signIns = await repo.signIns(this.db, t.id);
     const orgs = await identityRepository.listOrganisations(this.db, { ids: signIns.map((s) => s.bidderOrgId) });
+    const progress = await this.progressOf(t.id);
     return {
       tenderId: t.id,
       state: o.state,
@@ -98,10 +99,40 @@ export class OpeningService {
       sectionOutcomes: o.sectionOutcomes,
       retenderRequired: o.retenderRequired,
       recordedAt: o.recordedAt,
-      participants: signIns.map((s) => ({ bidderOrgId: s.bidderOrgId, name: orgs.find((x) => x.id === s.bidderOrgId)?.name ?? '', signedInAt: s.signedInAt })),
+      participants: signIns.map((s) => ({
+        bidderOrgId: s.bidderOrgId,
+        name: orgs.find((x) => x.id === s.bidderOrgId)?.name ?? '',
+        signedInAt: s.signedInAt,
+        decryption: progress.byBidder.get(s.bidderOrgId) ?? { bids: 0, keyReceived: 0, decrypted: 0, failed: 0 },
+      })),
+      progress: progress.total,
       // a bidder sees at once whether its own key opened its bid, so it can hand over the right one in time
       myBids: actor.orgType === 'bidder' ? await this.ownDecryptions(t.id, actor.orgId) : undefined,
     };
+  }
+
+  /**
+   * Decryption progress for the hall: counts only, in total and per bidder. After the deadline the number of bids
+   * and whose are open is what everyone in an opening hall sees (EB 29–30); prices wait for 唱标.
+   */
+  private async progressOf(tenderId: string) {
+    const bids = await this.steps.currentBidsOf(this.db, tenderId);
+    const status = new Map((await repo.decryptions(this.db, tenderId)).map((d) => [d.bidId, d.status]));
+    const empty = () => ({ bids: 0, keyReceived: 0, decrypted: 0, failed: 0 });
+    const total = empty();
+    const byBidder = new Map<string, ReturnType<typeof empty>>();
+    for (const b of bids) {
+      const mine = byBidder.get(b.bidderOrgId) ?? empty();
+      byBidder.set(b.bidderOrgId, mine);
+      const s = status.get(b.id);
+      for (const c of [total, mine]) {
+        c.bids++;
+        if (s === 'key-received') c.keyReceived++;
+        else if (s === 'decrypted') c.decrypted++;
+        else if (s === 'failed') c.failed++;
+      }
+    }
+    return { total, byBidder };
   }
 
   private async ownDecryptions(tenderId: string, bidderOrgId: string) {

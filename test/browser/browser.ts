@@ -28,13 +28,21 @@ export async function launchBrowser(): Promise<Browser> {
 }
 
 /** The app on 127.0.0.1 (WebCrypto needs a secure context: loopback is one). */
-export async function serve(t: TestApp): Promise<{ base: string; close(): Promise<void> }> {
+export interface Site {
+  base: string;
+  /** cuts every open connection, as a dropped network does (live feeds then reconnect) */
+  dropConnections(): void;
+  close(): Promise<void>;
+}
+
+export async function serve(t: TestApp): Promise<Site> {
   const server: Server = await new Promise((resolve) => {
     const s = t.app.listen(0, '127.0.0.1', () => resolve(s));
   });
   const { port } = server.address() as AddressInfo;
   return {
     base: `http://127.0.0.1:${port}`,
+    dropConnections: () => server.closeAllConnections(),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -61,7 +69,10 @@ export async function openPage(browser: Browser, opts: { viewport?: { width: num
   const page = await context.newPage();
   const problems: string[] = [];
   page.on('console', (m) => {
-    if (m.type() === 'error' && !/status of 4\d\d/.test(m.text())) problems.push(`console: ${m.text()}`);
+    // a 4xx the page showed as a refusal is not a problem; nor is a live feed cut by a test (it reconnects)
+    if (m.type() !== 'error' || /status of 4\d\d/.test(m.text())) return;
+    if (/\/events\?/.test(m.location().url) && /ERR_INCOMPLETE_CHUNKED_ENCODING|ERR_CONNECTION/.test(m.text())) return;
+    problems.push(`console: ${m.text()}`);
   });
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
   page.on('requestfailed', (r) => {
@@ -103,4 +114,9 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   const file = path.join(SCREENSHOT_DIR, `${name}.png`);
   await page.screenshot({ path: file, fullPage: true });
   return file;
+}
+
+/** How far the page scrolls sideways (0 when it fits the viewport, as it must on a phone). */
+export async function horizontalOverflow(page: Page): Promise<number> {
+  return page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
 }
