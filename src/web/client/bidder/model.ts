@@ -141,15 +141,29 @@ async function detail(id: string): Promise<TenderDetail | null> {
   }
 }
 
+const PAGE_SIZE = 100;
+const MAX_PAGES = 20;
+
+/** Every published tender, page by page; the first answer also sets the platform clock. */
+async function publishedTenders(clock: PlatformClock): Promise<TenderSummary[]> {
+  const all: TenderSummary[] = [];
+  for (let page = 1; page <= MAX_PAGES; page++) {
+    const res = await getWithHeaders<{ items: TenderSummary[]; total: number }>(`/tenders?status=published&pageSize=${PAGE_SIZE}&page=${page}`);
+    if (page === 1) clock.observe(res.headers);
+    all.push(...res.body.items);
+    if (all.length >= res.body.total || res.body.items.length < PAGE_SIZE) break;
+  }
+  return all;
+}
+
 export async function loadAll(clock: PlatformClock): Promise<BidderData> {
   const [published, bids, deposits, me] = await Promise.all([
-    getWithHeaders<{ items: TenderSummary[] }>('/tenders?status=published&pageSize=100'),
+    publishedTenders(clock),
     get<Bid[]>('/bids'),
     get<Deposit[]>('/deposits/mine'),
     get<{ organisation: { creditCode?: string } }>('/me'),
   ]);
-  clock.observe(published.headers);
-  const openIds = published.body.items.filter((t) => Date.parse(t.bidDeadline) > clock.now()).map((t) => t.id);
+  const openIds = published.filter((t) => Date.parse(t.bidDeadline) > clock.now()).map((t) => t.id);
   const ids = [...new Set([...openIds, ...bids.map((b) => b.tenderId), ...deposits.map((d) => d.tenderId)])];
   const details = await Promise.all(ids.map(detail));
   const tenders = new Map(details.filter((d): d is TenderDetail => d !== null).map((d) => [d.id, d]));

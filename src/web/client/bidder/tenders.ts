@@ -139,6 +139,9 @@ export function renderOpenTenders(host: HTMLElement, data: BidderData, session: 
     await post(`/tenders/${tenderId}/sections/${sectionId}/deposit-account`);
     await reload();
   };
+  host.append(
+    h('p', { class: 'muted' }, '投标方式：在您自己的电脑上用投标工具 bidtool 打包、加密、签名后递交（各项目下“如何投标”列出填好项目与标段编号的命令）。未加密的投标文件绝不上传到平台；开标前任何人都无法打开。 / Bids are packed and encrypted with bidtool on your own machine, never uploaded in the clear.'),
+  );
   if (data.open.length === 0) {
     host.append(h('p', { class: 'empty-state' }, '目前没有可投标的项目。项目发布后会出现在这里；已截止的项目请在“我的投标文件”中进入开标大厅。 / No tender is open for bids now.'));
   }

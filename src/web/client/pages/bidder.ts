@@ -19,7 +19,8 @@ const PARTS = [
 ] as const;
 
 function part(id: string, title: string): { section: HTMLElement; body: HTMLElement } {
-  const body = h('div', { class: 'part-body', 'aria-live': 'polite' });
+  // not a live region: a reload replaces whole tables, which a screen reader would read out in full
+  const body = h('div', { class: 'part-body' });
   const section = h('section', { id, class: 'part', 'aria-labelledby': `${id}-title` }, h('h2', { id: `${id}-title` }, title), body);
   return { section, body };
 }
