@@ -51,6 +51,8 @@ export async function renderTender(main: HTMLElement, session: Session, id: stri
     return;
   }
   const manages = session.organisation.type === 'agency' && session.organisation.id === t.agencyOrgId;
+  // a published tender is public, but its counts and award steps are for its agency, its tenderer and the centre
+  const involved = manages || session.organisation.id === t.tendererOrgId || session.organisation.type === 'operator';
   document.title = `${t.name} · 招标代理工作台`;
   const heading = main.querySelector('h1');
   if (heading) heading.textContent = `${t.name}`;
@@ -70,9 +72,9 @@ export async function renderTender(main: HTMLElement, session: Session, id: stri
   else panels.push(documentsList(t));
   if (t.status === 'published' || t.status === 'sealed') {
     panels.push(clarificationsPanel(t.id, t.clarifications, manages && !deadlinePassed(t), reload));
-    panels.push(bidCountsPanel(t.id, t.sections));
+    if (involved) panels.push(bidCountsPanel(t.id, t.sections));
   }
-  if (t.status === 'sealed') panels.push(...(await awardPanels(t, manages, reload)));
+  if (t.status === 'sealed' && involved) panels.push(...(await awardPanels(t, manages, reload)));
   if (manages && (t.status === 'draft' || t.status === 'published') && !deadlinePassed(t)) panels.push(terminatePanel(t, reload));
   replace(holder, ...panels);
 }
