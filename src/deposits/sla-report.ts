@@ -12,6 +12,7 @@ import { tendersRepository } from '../tenders/tenders.repository';
 import { renderPdf } from '../documents/pdf';
 import { drawKeyValueGrid, drawTable } from '../documents/table';
 import { FONT } from '../documents/pdf';
+import { formatYuan } from '../shared/money';
 import { depositsRepository as repo, type Refund } from './deposits.repository';
 
 export interface SlaFigures {
@@ -23,6 +24,12 @@ export interface SlaFigures {
   overdue: number;
   /** paidOnTime / released, 1 when nothing was released. */
   onTimeRate: number;
+  /** The deposits' principal released for refund, in fen. */
+  releasedFen: number;
+  /** What was paid back, principal and interest, in fen. */
+  paidFen: number;
+  /** The principal still to pay back, in fen (its interest is reckoned when it is paid). */
+  unpaidFen: number;
 }
 
 export interface SlaReport {
@@ -36,6 +43,7 @@ function figures(refunds: Refund[], now: Date): SlaFigures {
   const paid = refunds.filter((r) => r.paidAt);
   const paidOnTime = paid.filter((r) => r.paidAt!.getTime() <= r.dueAt.getTime()).length;
   const unpaid = refunds.filter((r) => !r.paidAt);
+  const sum = (rs: Refund[], f: (r: Refund) => number) => rs.reduce((n, r) => n + f(r), 0);
   return {
     released: refunds.length,
     paid: paid.length,
@@ -44,6 +52,9 @@ function figures(refunds: Refund[], now: Date): SlaFigures {
     unpaid: unpaid.length,
     overdue: unpaid.filter((r) => now.getTime() > r.dueAt.getTime()).length,
     onTimeRate: refunds.length === 0 ? 1 : paidOnTime / refunds.length,
+    releasedFen: sum(refunds, (r) => r.principalFen),
+    paidFen: sum(paid, (r) => r.principalFen + (r.interestFen ?? 0)),
+    unpaidFen: sum(unpaid, (r) => r.principalFen),
   };
 }
 
@@ -87,6 +98,9 @@ export class SlaReportService {
           ['未退', String(t.unpaid)],
           ['已逾期未退', String(t.overdue)],
           ['按期率', pct(t.onTimeRate)],
+          ['应退本金（元）', formatYuan(t.releasedFen)],
+          ['已退本息（元）', formatYuan(t.paidFen)],
+          ['未退本金（元）', formatYuan(t.unpaidFen)],
           ['平台承诺', '释放后2个工作日内退还本息'],
         ]);
         doc.moveDown(1);

@@ -271,7 +271,7 @@ describe('deposits: virtual accounts, bank notifications, checks, refunds within
     const day = shanghai(new Date(releasedAt));
     const report = async () => (await t.http.get(`/api/v1/deposits/sla-report?from=${day}&to=${day}&tenderId=${tender.id}`).set(bearer(regulator.token)).expect(200)).body.totals;
     await moveTo(new Date(dueAt + 1000));
-    assert.deepEqual(await report(), { released: 1, paid: 0, paidOnTime: 0, paidLate: 0, unpaid: 1, overdue: 1, onTimeRate: 0 });
+    assert.deepEqual(await report(), { released: 1, paid: 0, paidOnTime: 0, paidLate: 0, unpaid: 1, overdue: 1, onTimeRate: 0, releasedFen: DEPOSIT_FEN, paidFen: 0, unpaidFen: DEPOSIT_FEN });
 
     // the bank comes back: the refund is paid, late, once
     await sim.resetFaults();
@@ -280,7 +280,9 @@ describe('deposits: virtual accounts, bank notifications, checks, refunds within
       await runDueJobs(t);
       return (await t.ctx.db('refunds').where({ id: refund.id }).first()).status === 'paid';
     }, { timeoutMs: 30_000, intervalMs: 50 });
-    assert.deepEqual(await report(), { released: 1, paid: 1, paidOnTime: 0, paidLate: 1, unpaid: 0, overdue: 0, onTimeRate: 0 });
+    const paidBack = await t.ctx.db('refunds').where({ id: refund.id }).first();
+    // the amounts: the principal released, and paid back with its interest
+    assert.deepEqual(await report(), { released: 1, paid: 1, paidOnTime: 0, paidLate: 1, unpaid: 0, overdue: 0, onTimeRate: 0, releasedFen: DEPOSIT_FEN, paidFen: DEPOSIT_FEN + Number(paidBack.interest_fen ?? 0), unpaidFen: 0 });
     assert.equal((await sim.ledger()).payouts.find((p) => p.idempotencyKey === refund.id)!.bookings, 1);
     // the report is the regulators' and the operators'
     await refresh(t, agency, regulator);
