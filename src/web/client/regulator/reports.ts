@@ -5,7 +5,7 @@
 import { download, get } from '../lib/api';
 import { field, h, replace, section, table } from '../lib/dom';
 import { shanghai, yuan } from '../lib/format';
-import { action, notifyError, onSubmit } from '../lib/layout';
+import { action, onSubmit } from '../lib/layout';
 import { loading } from './shared';
 
 interface SlaFigures {
@@ -16,10 +16,10 @@ interface SlaFigures {
   unpaid: number;
   overdue: number;
   onTimeRate: number;
-  /** amounts (fen), when the API gives them */
-  releasedFen?: number;
-  paidFen?: number;
-  unpaidFen?: number;
+  /** principal released for refund, paid back (principal and interest), still to pay back — in fen */
+  releasedFen: number;
+  paidFen: number;
+  unpaidFen: number;
 }
 interface SlaReport {
   period: { from: string; to: string };
@@ -28,17 +28,18 @@ interface SlaReport {
   tenders: Array<{ tenderId: string; code: string; name: string } & SlaFigures>;
 }
 
-/** Today in Beijing, YYYY-MM-DD, and the first of its month. */
-function beijingToday(): { today: string; monthStart: string } {
-  const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date());
+/** The platform's today in Beijing, YYYY-MM-DD, and the first of its month (the platform's clock governs, not this computer's). */
+async function beijingToday(): Promise<{ today: string; monthStart: string }> {
+  const now = await get<{ now: string }>('/time').then((r) => new Date(r.now), () => new Date());
+  const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit' }).format(now);
   return { today, monthStart: `${today.slice(0, 8)}01` };
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
-const amount = (fen: number | undefined) => (fen === undefined ? '—' : yuan(fen));
 
-function dateRange(prefix: string): { from: HTMLInputElement; to: HTMLInputElement; fields: HTMLElement } {
-  const { today, monthStart } = beijingToday();
+type Day = { today: string; monthStart: string };
+
+function dateRange(prefix: string, { today, monthStart }: Day): { from: HTMLInputElement; to: HTMLInputElement; fields: HTMLElement } {
   const from = h('input', { type: 'date', name: `${prefix}-from`, required: true, value: monthStart });
   const to = h('input', { type: 'date', name: `${prefix}-to`, required: true, value: today });
   return { from, to, fields: h('div', { class: 'inline-fields' }, field('起始日期 / From', from), field('截止日期 / To', to)) };
@@ -46,26 +47,26 @@ function dateRange(prefix: string): { from: HTMLInputElement; to: HTMLInputEleme
 
 function slaTable(r: SlaReport): HTMLElement {
   const t = r.totals;
-  const rows = r.tenders.map((x) => [x.code, x.name, String(x.released), String(x.paidOnTime), String(x.paidLate), String(x.unpaid), String(x.overdue), pct(x.onTimeRate), amount(x.releasedFen), amount(x.paidFen), amount(x.unpaidFen)]);
+  const rows = r.tenders.map((x) => [x.code, x.name, String(x.released), String(x.paidOnTime), String(x.paidLate), String(x.unpaid), String(x.overdue), pct(x.onTimeRate), yuan(x.releasedFen), yuan(x.paidFen), yuan(x.unpaidFen)]);
   return h(
     'div',
     { 'data-testid': 'sla-report' },
     h('p', {}, `统计期间（按释放日期）${r.period.from} 至 ${r.period.to}，生成于 ${shanghai(r.generatedAt)}（北京时间）。平台承诺：释放后 2 个工作日内退还本息。`),
     h('div', { class: 'table-wrap' }, table(
-      ['应退笔数 / Due', '按期已退 / On time', '逾期已退 / Late', '未退 / Unpaid', '已逾期未退 / Overdue', '按期率', '应退金额', '已退金额', '未退金额'],
-      [[String(t.released), String(t.paidOnTime), String(t.paidLate), String(t.unpaid), String(t.overdue), pct(t.onTimeRate), amount(t.releasedFen), amount(t.paidFen), amount(t.unpaidFen)]],
+      ['应退笔数 / Due', '按期已退 / On time', '逾期已退 / Late', '未退 / Unpaid', '已逾期未退 / Overdue', '按期率', '应退本金 / Released', '已退本息 / Paid', '未退本金 / Unpaid'],
+      [[String(t.released), String(t.paidOnTime), String(t.paidLate), String(t.unpaid), String(t.overdue), pct(t.onTimeRate), yuan(t.releasedFen), yuan(t.paidFen), yuan(t.unpaidFen)]],
       { caption: '合计 / Totals', numeric: [0, 1, 2, 3, 4, 5, 6, 7, 8] },
     )),
     h('div', { class: 'table-wrap' }, table(
-      ['项目编号', '项目名称', '应退', '按期', '逾期已退', '未退', '逾期未退', '按期率', '应退金额', '已退金额', '未退金额'],
+      ['项目编号', '项目名称', '应退', '按期', '逾期已退', '未退', '逾期未退', '按期率', '应退本金', '已退本息', '未退本金'],
       rows,
       { caption: '按项目 / By tender', numeric: [2, 3, 4, 5, 6, 7, 8, 9, 10], empty: '该期间没有释放的保证金退款。可放宽日期范围再查。 / No refunds were released in this period.' },
     )),
   );
 }
 
-function slaSection(): HTMLElement {
-  const range = dateRange('sla');
+function slaSection(day: Day): HTMLElement {
+  const range = dateRange('sla', day);
   const out = h('div', { 'aria-live': 'polite' }, h('p', { class: 'muted' }, '选择期间后点“查询”。 / Choose a period and press Show.'));
   const pdf = h('button', { type: 'button', class: 'secondary' }, '下载 PDF / Download PDF');
   const form = h('form', { 'aria-label': '保证金退还时限报告期间 / SLA report period' }, range.fields, h('div', { class: 'row' }, h('button', { type: 'submit' }, '查询 / Show'), pdf));
@@ -85,8 +86,8 @@ function slaSection(): HTMLElement {
   return section('保证金退还时限报告 · Deposit refund SLA', form, out);
 }
 
-function exportsSection(): HTMLElement {
-  const range = dateRange('alerts');
+function exportsSection(day: Day): HTMLElement {
+  const range = dateRange('alerts', day);
   const csv = h('button', { type: 'button' }, '预警 CSV / Alerts CSV');
   const json = h('button', { type: 'button', class: 'secondary' }, '预警 JSON（含处置记录）/ Alerts JSON');
   const report = h('button', { type: 'button', class: 'secondary' }, '预警处置报告 PDF / Alerts report PDF');
@@ -113,10 +114,9 @@ function exportsSection(): HTMLElement {
   );
 }
 
-export function reportsView(main: HTMLElement): void {
-  try {
-    main.append(slaSection(), exportsSection());
-  } catch (err) {
-    notifyError(err);
-  }
+export async function reportsView(main: HTMLElement): Promise<void> {
+  const wait = loading();
+  main.append(wait);
+  const day = await beijingToday();
+  wait.replaceWith(slaSection(day), exportsSection(day));
 }
