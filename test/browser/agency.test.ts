@@ -206,6 +206,8 @@ describe('browser: the agency console', function () {
     const final = (await t.http.get(`/api/v1/tenders/${tenderId}/sections/${await sectionOf()}/award-status`).set(bearer(agency.token)).expect(200)).body;
     assert.equal(final.stage, 'contracted');
     assert.equal(final.contract.amountFen, prices[1]);
+    await page.setViewportSize({ width: 390, height: 844 });
+    await screenshot(page, 'agency-console-phone');
     assert.deepEqual(wp.problems, []);
   });
 

@@ -106,7 +106,7 @@ async function sectionAward(t: TenderSummary, s: TenderSection, manages: boolean
   if (st.award) {
     const pdf = h('button', { type: 'button', class: 'secondary' }, '下载中标通知书 PDF / Download award notice');
     pdf.addEventListener('click', () => download(`${base}/award/notice.pdf`, `中标通知书-${t.code}-${s.seq}.pdf`).catch(notifyError));
-    const sig = h('button', { type: 'button', class: 'link' }, '下载平台签名 (.p7s) / signature');
+    const sig = h('button', { type: 'button', class: 'link agency-link' }, '下载平台签名 (.p7s) / signature');
     sig.addEventListener('click', () => download(`${base}/award/notice.p7s`, `中标通知书-${t.code}-${s.seq}.p7s`).catch(notifyError));
     const winner = st.candidates.find((c) => c.rank === st.award!.rank);
     parts.push(

@@ -4,7 +4,6 @@
  */
 import { get } from '../lib/api';
 import { h, replace, section, table } from '../lib/dom';
-import { shanghai } from '../lib/format';
 import { notifyError } from '../lib/layout';
 import { loading, type TenderSection } from './ui';
 
@@ -27,7 +26,6 @@ export function bidCountsPanel(tenderId: string, sections: TenderSection[]): HTM
       replace(
         body,
         h('div', { class: 'table-wrap' }, table(['标段 / Section', '名称 / Name', '已递交投标文件数 / Bids received'], rows, { testId: 'bid-counts', numeric: [2] })),
-        h('p', { class: 'muted' }, `更新于 ${shanghai(new Date())}（本机时间换算为北京时间）`),
       );
     } catch (err) {
       replace(body, h('p', { class: 'muted' }, '投标数量加载失败，请点击刷新重试。 / Could not load the counts.'));

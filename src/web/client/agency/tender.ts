@@ -116,7 +116,7 @@ function overview(t: TenderDetail): HTMLElement {
 
 function documentRows(t: TenderDetail) {
   return t.documents.map((d) => {
-    const get = h('button', { type: 'button', class: 'link' }, `下载 ${d.fileName}`);
+    const get = h('button', { type: 'button', class: 'link agency-link' }, `下载 ${d.fileName}`);
     get.addEventListener('click', () => download(`/tenders/${t.id}/documents/${d.id}`, d.fileName).catch(notifyError));
     return [d.fileName, bytes(d.sizeBytes), shanghai(d.uploadedAt), h('code', { class: 'agency-hash', title: d.sha256 }, `${d.sha256.slice(0, 16)}…`), get];
   });
