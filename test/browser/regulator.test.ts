@@ -183,6 +183,18 @@ describe('browser: the regulator console', function () {
     await wp.context.close();
   });
 
+  it('reads on a phone: the alert\'s page fits the screen\'s width', async () => {
+    const wp = await openPage(browser, { viewport: { width: 390, height: 844 } });
+    await signIn(wp, site.base, reviewer);
+    await wp.page.goto(`${site.base}/regulator#alert/${sharedAlertId}`);
+    await wp.page.getByTestId('evidence-fields').getByText(SHARED.no).first().waitFor();
+    const width = await wp.page.evaluate('document.documentElement.scrollWidth') as number;
+    assert.ok(width <= 390, `the page is ${width}px wide`);
+    await screenshot(wp.page, 'regulator-console-phone');
+    assert.deepEqual(wp.problems, []);
+    await wp.context.close();
+  });
+
   it('sends a bidder who comes to /regulator away, without fetching one alert — not even those about itself', async () => {
     const wp = await openPage(browser);
     const asked: string[] = [];

@@ -100,7 +100,12 @@ export async function tradeLogView(main: HTMLElement, tenders: TenderSummary[], 
     location.hash = choose.value ? `#log/${choose.value}` : '#log';
   });
   main.append(section('交易日志 · Trade log', field('项目 / Tender', choose, '选择项目查看其全部操作记录及日志链校验结果 / choose a tender to see its events'), host));
-  const tender = tenders.find((t) => t.id === tenderId);
+  // a tender older than the newest hundred, reached by its link: asked for by id
+  const tender = tenders.find((t) => t.id === tenderId) ?? (tenderId ? await get<TenderSummary>(`/tenders/${tenderId}`).catch(() => undefined) : undefined);
+  if (tender && !tenders.includes(tender)) {
+    choose.append(h('option', { value: tender.id }, `${tender.code} ${tender.name}`));
+    choose.value = tender.id;
+  }
   if (!tender) {
     replace(host, h('p', { class: 'muted' }, tenderId ? '未找到该项目。 / Tender not found.' : '请选择一个项目。 / Choose a tender above.'));
     return;
