@@ -3,6 +3,7 @@
  * organisation's own (the API scopes /bids and /deposits/mine to it) or public (published tenders).
  */
 import { get, getWithHeaders } from '../lib/api';
+import { PlatformClock } from '../lib/clock';
 
 export interface SectionView {
   id: string;
@@ -105,22 +106,8 @@ export interface OwnDecryption {
   outcome: string | null;
 }
 
-/**
- * The platform's clock as this page estimates it: the API's Date header against this computer's clock, so a
- * countdown is right even when the computer's clock is not (the platform's time governs, 以平台时间为准).
- */
-export class PlatformClock {
-  private offsetMs = 0;
-
-  observe(headers: Headers): void {
-    const date = Date.parse(headers.get('date') ?? '');
-    if (!Number.isNaN(date)) this.offsetMs = date - Date.now();
-  }
-
-  now(): number {
-    return Date.now() + this.offsetMs;
-  }
-}
+// the platform's clock, so a countdown is right even when this computer's is not (以平台时间为准)
+export { PlatformClock };
 
 export interface BidderData {
   open: TenderDetail[];
@@ -145,11 +132,10 @@ const PAGE_SIZE = 100;
 const MAX_PAGES = 20;
 
 /** Every published tender, page by page; the first answer also sets the platform clock. */
-async function publishedTenders(clock: PlatformClock): Promise<TenderSummary[]> {
+async function publishedTenders(): Promise<TenderSummary[]> {
   const all: TenderSummary[] = [];
   for (let page = 1; page <= MAX_PAGES; page++) {
     const res = await getWithHeaders<{ items: TenderSummary[]; total: number }>(`/tenders?status=published&pageSize=${PAGE_SIZE}&page=${page}`);
-    if (page === 1) clock.observe(res.headers);
     all.push(...res.body.items);
     if (all.length >= res.body.total || res.body.items.length < PAGE_SIZE) break;
   }
@@ -157,8 +143,9 @@ async function publishedTenders(clock: PlatformClock): Promise<TenderSummary[]> 
 }
 
 export async function loadAll(clock: PlatformClock): Promise<BidderData> {
-  const [published, bids, deposits, me] = await Promise.all([
-    publishedTenders(clock),
+  const [published, , bids, deposits, me] = await Promise.all([
+    publishedTenders(),
+    clock.sync(),
     get<Bid[]>('/bids'),
     get<Deposit[]>('/deposits/mine'),
     get<{ organisation: { creditCode?: string } }>('/me'),
