@@ -147,7 +147,7 @@ export function buildApp(ctx: AppContext): Express {
   });
   routes.mount(api);
   app.use(API_BASE, api);
-  app.use(webRoutes({ platformName: ctx.config.platformName, production: ctx.config.env === 'production' }));
+  app.use(webRoutes({ platformName: ctx.config.platformName }));
 
   app.use(notFoundHandler);
   app.use(errorHandler(ctx.logger));

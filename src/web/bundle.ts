@@ -1,23 +1,26 @@
 /**
  * The pages' scripts: TypeScript under client/, bundled on first request with esbuild (the bundler tsx already
  * runs on) and kept in memory. No build step: `npm start` and `npm test` serve the same sources they check.
+ * Always minified and kept gzipped too — a bidder on a slow line loads a page's script in ~10–15 KB — with the
+ * source map beside it, which browsers fetch only when someone opens the developer tools.
  */
 import crypto from 'node:crypto';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const CLIENT_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'client');
 
 export interface Bundle {
-  code: string;
+  code: Buffer;
+  gzip: Buffer;
+  map: Buffer;
   etag: string;
 }
 
 export class ScriptBundles {
   private readonly cache = new Map<string, Promise<Bundle>>();
-
-  constructor(private readonly opts: { minify: boolean }) {}
 
   /** The bundle of client/pages/<page>.ts; the page name comes from the page table, never from the request. */
   get(page: string): Promise<Bundle> {
@@ -39,13 +42,21 @@ export class ScriptBundles {
       target: 'es2022',
       platform: 'browser',
       write: false,
-      minify: this.opts.minify,
-      sourcemap: this.opts.minify ? false : 'inline',
+      outdir: 'assets',
+      minify: true,
+      sourcemap: 'linked',
+      sourcesContent: true,
       charset: 'utf8',
       legalComments: 'none',
       logLevel: 'silent',
     });
-    const code = result.outputFiles[0].text;
-    return { code, etag: `"${crypto.createHash('sha256').update(code).digest('base64url').slice(0, 27)}"` };
+    const file = (ext: string) => Buffer.from(result.outputFiles.find((f) => f.path.endsWith(ext))!.contents);
+    const code = file('.js');
+    return {
+      code,
+      gzip: zlib.gzipSync(code, { level: 9 }),
+      map: file('.js.map'),
+      etag: `"${crypto.createHash('sha256').update(code).digest('base64url').slice(0, 27)}"`,
+    };
   }
 }

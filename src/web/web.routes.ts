@@ -35,9 +35,9 @@ function pageHeaders(_req: Request, res: Response, next: NextFunction): void {
   next();
 }
 
-export function webRoutes(opts: { platformName: string; production: boolean }): Router {
+export function webRoutes(opts: { platformName: string }): Router {
   const router = express.Router();
-  const bundles = new ScriptBundles({ minify: opts.production });
+  const bundles = new ScriptBundles();
   router.use(pageHeaders);
 
   const page = (name: PageName, data: (req: Request) => Record<string, string> | null = () => ({})) =>
@@ -55,15 +55,22 @@ export function webRoutes(opts: { platformName: string; production: boolean }): 
   router.get('/hall/:tenderId', page('hall', (req) => (UUID.test(String(req.params.tenderId)) ? { tenderId: String(req.params.tenderId) } : null)));
 
   const scripts = new Set(Object.values(PAGES).map((p) => p.script));
-  router.get('/assets/:name.js', async (req, res, next) => {
-    const name = String(req.params.name);
-    if (!scripts.has(name)) return next();
+  router.get('/assets/:file', async (req, res, next) => {
+    const m = /^([a-z-]+)\.js(\.map)?$/.exec(String(req.params.file));
+    if (!m || !scripts.has(m[1])) return next();
     try {
-      const bundle = await bundles.get(name);
-      res.setHeader('ETag', bundle.etag);
+      const bundle = await bundles.get(m[1]);
       res.setHeader('Cache-Control', 'no-cache');
+      if (m[2]) return void res.type('application/json; charset=utf-8').send(bundle.map);
+      res.setHeader('ETag', bundle.etag);
+      res.setHeader('Vary', 'Accept-Encoding');
       if (req.get('if-none-match') === bundle.etag) return void res.status(304).end();
-      res.type('application/javascript; charset=utf-8').send(bundle.code);
+      res.type('application/javascript; charset=utf-8');
+      if (/\bgzip\b/.test(req.get('accept-encoding') ?? '')) {
+        res.setHeader('Content-Encoding', 'gzip');
+        return void res.send(bundle.gzip);
+      }
+      res.send(bundle.code);
     } catch (err) {
       next(err);
     }

@@ -28,8 +28,14 @@ describe('browser: signing in', function () {
     assert.match(res.headers['content-security-policy'], /frame-ancestors 'none'/);
     assert.equal(res.headers['x-frame-options'], 'DENY');
     assert.equal(res.headers['referrer-policy'], 'no-referrer');
-    const js = await t.http.get('/assets/home.js').expect(200);
+    // the page's script is small on the wire (minified, gzipped), revalidated by ETag, its source map beside it
+    const js = await t.http.get('/assets/hall.js').set('Accept-Encoding', 'gzip').expect(200);
     assert.match(js.headers['content-type'], /javascript/);
+    assert.equal(js.headers['content-encoding'], 'gzip');
+    assert.ok(Number(js.headers['content-length']) < 40_000, `hall.js is ${js.headers['content-length']} bytes gzipped`);
+    await t.http.get('/assets/hall.js').set('If-None-Match', js.headers.etag).expect(304);
+    const map = await t.http.get('/assets/hall.js.map').expect(200);
+    assert.ok(map.body.sources.some((s: string) => s.endsWith('pages/hall.ts')));
     await t.http.get('/assets/../../package.json.js').expect(404);
     await t.http.get('/hall/not-a-uuid').expect(404);
   });
