@@ -6,7 +6,7 @@ import { yuan } from '../../src/web/client/lib/format';
 import { createTestApp, runDueJobs, type TestApp } from '../support/app';
 import { bearer, bidPackage, createCustodianMembers, createMember, refresh, sealBid, submitBid, type Member } from '../support/factories';
 import { keyBody, postKey, type Entry } from '../support/opening-world';
-import { launchBrowser, openPage, screenshot, serve, signIn, type WatchedPage } from './browser';
+import { accessibilityProblems, launchBrowser, openPage, screenshot, serve, signIn, type WatchedPage } from './browser';
 
 /** The agency console driven as a person does: by labels and buttons; the bidders and the opening through the API. */
 describe('browser: the agency console', function () {
@@ -151,6 +151,7 @@ describe('browser: the agency console', function () {
       assert.ok(!text.includes(yuan(entries[i].priceFen)), 'the page shows a price');
     }
     await screenshot(page, 'agency-console');
+    assert.deepEqual(await accessibilityProblems(page), []);
   });
 
   it('after the opening is recorded, records the evaluation, the publicity, the award (PDF) and the contract through the page', async () => {
@@ -208,6 +209,7 @@ describe('browser: the agency console', function () {
     assert.equal(final.contract.amountFen, prices[1]);
     await page.setViewportSize({ width: 390, height: 844 });
     await screenshot(page, 'agency-console-phone');
+    assert.deepEqual(await accessibilityProblems(page), []);
     assert.deepEqual(wp.problems, []);
   });
 

@@ -10,7 +10,7 @@ import { createTestApp, runDueJobs, type TestApp } from '../support/app';
 import { startBankSim, type BankSim } from '../support/bank-sim';
 import { creditAndWait, serveForBank } from '../support/deposits';
 import { bearer, bidPackage, createCustodianMembers, createMember, createOrganisation, sealBid, submitBid, tenderBody, uploadDocument, type Member } from '../support/factories';
-import { launchBrowser, openPage, screenshot, serve, signIn } from './browser';
+import { accessibilityProblems, launchBrowser, openPage, screenshot, serve, signIn } from './browser';
 
 const SECRET = 'browser-bidder-secret-0123456789';
 const DEPOSIT_FEN = 24_000_000; // ¥240,000.00
@@ -149,6 +149,7 @@ describe('browser: the bidder workbench', function () {
 
     await assertNothingOfB(page);
     await screenshot(page, 'bidder-workbench');
+    assert.deepEqual(await accessibilityProblems(page), []);
     assert.deepEqual(wp.problems, []);
     await wp.context.close();
   });
@@ -183,6 +184,7 @@ describe('browser: the bidder workbench', function () {
     assert.ok(width <= 390, `no sideways scrolling on a phone (page is ${width}px wide)`);
     await assertNothingOfB(page);
     await screenshot(page, 'bidder-workbench-phone');
+    assert.deepEqual(await accessibilityProblems(page), []);
     assert.deepEqual(wp.problems, []);
     await wp.context.close();
   });

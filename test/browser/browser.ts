@@ -120,3 +120,30 @@ export async function screenshot(page: Page, name: string): Promise<string> {
 export async function horizontalOverflow(page: Page): Promise<number> {
   return page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
 }
+
+/**
+ * Accessible basics, checked in the page as it stands: every control has a label, every button and link a name,
+ * one h1 and no skipped heading level, the document in Chinese. Returns what is wrong (empty when nothing is).
+ */
+export async function accessibilityProblems(page: Page): Promise<string[]> {
+  return page.evaluate<string[]>(`(() => {
+    const problems = [];
+    const visible = (el) => !!(el.offsetWidth || el.offsetHeight || el.getClientRects().length);
+    const describe = (el) => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (el.name ? '[name=' + el.name + ']' : '');
+    if (document.documentElement.lang !== 'zh-CN') problems.push('html lang is ' + document.documentElement.lang);
+    for (const el of document.querySelectorAll('input:not([type=hidden]), select, textarea')) {
+      if (!visible(el)) continue;
+      const labelled = (el.id && document.querySelector('label[for="' + CSS.escape(el.id) + '"]')) || el.closest('label') ||
+        el.getAttribute('aria-label') || el.getAttribute('aria-labelledby');
+      if (!labelled) problems.push('unlabelled ' + describe(el));
+    }
+    for (const el of document.querySelectorAll('button, a[href]')) {
+      if (visible(el) && !(el.textContent || '').trim() && !el.getAttribute('aria-label')) problems.push('nameless ' + describe(el));
+    }
+    for (const el of document.querySelectorAll('img')) if (!el.hasAttribute('alt')) problems.push('img without alt');
+    const headings = [...document.querySelectorAll('h1, h2, h3, h4, h5, h6')].filter(visible).map((h) => Number(h.tagName[1]));
+    if (headings.filter((n) => n === 1).length !== 1) problems.push('expected one h1, found ' + headings.filter((n) => n === 1).length);
+    headings.forEach((n, i) => { if (i > 0 && n > headings[i - 1] + 1) problems.push('heading level skips from h' + headings[i - 1] + ' to h' + n); });
+    return problems;
+  })()`);
+}

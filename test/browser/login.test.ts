@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
 import { createTestApp, type TestApp } from '../support/app';
 import { createMember } from '../support/factories';
-import { launchBrowser, openPage, serve, signIn } from './browser';
+import { accessibilityProblems, keyFolder, launchBrowser, openPage, serve, signIn } from './browser';
 
 describe('browser: signing in', function () {
   this.timeout(120_000);
@@ -56,13 +56,38 @@ describe('browser: signing in', function () {
     await wp.context.close();
   });
 
+  it('can be used with the keyboard alone: skip link, the key files, Enter to sign in; a newcomer is told how to start', async () => {
+    const bidder = await createMember(t, 'bidder');
+    const wp = await openPage(browser);
+    const { page } = wp;
+    await page.goto(`${site.base}/`);
+    assert.deepEqual(await accessibilityProblems(page), []);
+    await page.getByRole('heading', { name: /第一次使用/ }).waitFor();
+    assert.match((await page.locator('main').textContent()) ?? '', /bidtool enroll --server http:\/\/127\.0\.0\.1/);
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate('document.activeElement.className'), 'skip-link');
+    await page.keyboard.press('Enter');
+    assert.equal(await page.evaluate('document.activeElement.id'), 'main');
+    // to the file chooser by Tab (a person then picks the files in the dialog; the test hands them over)
+    const chooser = page.getByLabel('密钥文件 / Key files');
+    for (let i = 0; i < 10 && !(await chooser.evaluate((el) => el === el.ownerDocument.activeElement)); i++) await page.keyboard.press('Tab');
+    assert.ok(await chooser.evaluate((el) => el === el.ownerDocument.activeElement), 'the key files field cannot be reached by Tab');
+    await chooser.setInputFiles(keyFolder(bidder));
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/\/bidder$/);
+    await page.getByTestId('who').waitFor();
+    assert.deepEqual(await accessibilityProblems(page), []);
+    assert.deepEqual(wp.problems, []);
+    await wp.context.close();
+  });
+
   it('refuses a key that does not match the certificate, and says so', async () => {
     const a = await createMember(t, 'bidder');
     const b = await createMember(t, 'bidder');
     const wp = await openPage(browser);
     await wp.page.goto(`${site.base}/`);
     const mixed = { ...a, signingKeys: b.signingKeys };
-    const { keyFolder } = await import('./browser');
     await wp.page.getByLabel('密钥文件 / Key files').setInputFiles(keyFolder(mixed));
     await wp.page.getByRole('button', { name: '登录 / Sign in' }).click();
     await wp.page.getByText('签名私钥与证书不匹配').waitFor();

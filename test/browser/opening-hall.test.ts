@@ -12,7 +12,7 @@ import type { Browser, Page } from 'playwright-core';
 import { createTestApp, runDueJobs, type TestApp } from '../support/app';
 import { bearer, createCustodianMembers, refresh } from '../support/factories';
 import { keyBody, postKey, world } from '../support/opening-world';
-import { horizontalOverflow, launchBrowser, openPage, screenshot, serve, signIn, type Site, type WatchedPage } from './browser';
+import { accessibilityProblems, horizontalOverflow, launchBrowser, openPage, screenshot, serve, signIn, type Site, type WatchedPage } from './browser';
 
 const yuanText = (fen: number) => `¥${(fen / 100).toLocaleString('en-US', { minimumFractionDigits: 2 })}`;
 
@@ -139,9 +139,11 @@ describe('browser: the opening hall with three bidders and the host at once', fu
       await page.getByTestId('hall-state').getByText('唱标').waitFor();
       for (const fen of prices) await page.getByTestId('readings').getByText(yuanText(fen)).waitFor();
     }
+    for (const { page } of [host, ...bidders]) assert.deepEqual(await accessibilityProblems(page), []);
     await bidders[0].page.getByRole('button', { name: '确认唱标结果 / Confirm' }).click();
     await bidders[0].page.getByText('已确认 / confirmed').waitFor();
     await bidders[1].page.getByRole('button', { name: '有异议 / Dispute' }).click();
+    await bidders[1].page.getByText('已表示有异议').waitFor();
     await bidders[1].page.getByLabel(/对开标提出异议/).fill('第2名投标人的工期与投标文件不一致，请核对。');
     await bidders[1].page.getByRole('button', { name: '提交异议 / Submit' }).click();
 
@@ -171,6 +173,7 @@ describe('browser: the opening hall with three bidders and the host at once', fu
 
     await screenshot(host.page, 'opening-hall-host');
     await screenshot(bidders[0].page, 'opening-hall-bidder');
+    for (const { page } of [host, ...bidders]) assert.deepEqual(await accessibilityProblems(page), []);
 
     const last = Number((await t.ctx.db('live_events').where({ tender_id: w.tender.id }).max({ m: 'seq' }).first())?.m);
     for (const { page } of [host, ...bidders]) {

@@ -14,7 +14,7 @@ import { NOTIFICATION_HEADERS } from '../../src/bank/gateway';
 import { createTestApp, type TestApp } from '../support/app';
 import { startBankSim, type BankSim } from '../support/bank-sim';
 import { bearer, createCustodianMembers, createMember, operatorToken, tenderBody, uploadDocument, type Member } from '../support/factories';
-import { launchBrowser, openPage, screenshot, serve, signIn } from './browser';
+import { accessibilityProblems, launchBrowser, openPage, screenshot, serve, signIn } from './browser';
 
 const SECRET = 'regulator-browser-test-secret-0123';
 const DEPOSIT_FEN = 24_000_000;
@@ -127,6 +127,7 @@ describe('browser: the regulator console', function () {
     // the next steps offered are the ones the API allows from here
     assert.deepEqual(await page.getByLabel('处置 / Step').locator('option').evaluateAll((os) => os.map((o) => o.getAttribute('value'))), ['investigating', 'dismissed']);
     await screenshot(page, 'regulator-console');
+    assert.deepEqual(await accessibilityProblems(page), []);
 
     // Back returns to the list, its filter kept
     await page.goBack();
@@ -191,6 +192,7 @@ describe('browser: the regulator console', function () {
     const width = await wp.page.evaluate('document.documentElement.scrollWidth') as number;
     assert.ok(width <= 390, `the page is ${width}px wide`);
     await screenshot(wp.page, 'regulator-console-phone');
+    assert.deepEqual(await accessibilityProblems(wp.page), []);
     assert.deepEqual(wp.problems, []);
     await wp.context.close();
   });

@@ -145,7 +145,14 @@ function drawMine(v: HallView): void {
   replace(mineEl, ...parts);
 }
 
+// one objection form for the page's life: a stage changing while someone types must not wipe the text
+let objectionFormEl: HTMLElement | null = null;
 function objectionForm(): HTMLElement {
+  objectionFormEl ??= buildObjectionForm();
+  return objectionFormEl;
+}
+
+function buildObjectionForm(): HTMLElement {
   const text = h('textarea', { name: 'objection', required: true, minlength: 2, maxlength: 2000 });
   const form = h(
     'form',

@@ -15,6 +15,24 @@ function go(session: Session): void {
   location.assign(nextPath() ?? homeOf(session.organisation.type));
 }
 
+/** What a newcomer needs before the first login: where the account and the key files come from. */
+function firstTime(): HTMLElement {
+  const code = (text: string) => h('code', {}, text);
+  return h(
+    'section',
+    { class: 'panel', 'aria-labelledby': 'first-time-title' },
+    h('h2', { id: 'first-time-title' }, '第一次使用？ · First time here?'),
+    h(
+      'ol',
+      {},
+      h('li', {}, '向交易中心办理单位注册，领取用户名和一次性注册码。 / The trading centre registers your organisation and gives you a username and a one-time code.'),
+      h('li', {}, '在本单位电脑上安装投标工具并生成密钥、申领证书（私钥只保存在本机）： / On your own computer, make your keys and get your certificates:', h('br'), code(`npx bidtool enroll --server ${location.origin} --username 用户名 --code 注册码 --out ./keys`)),
+      h('li', {}, '回到本页，选择 ./keys 文件夹中的文件登录。 / Come back here and sign in with the files in ./keys.'),
+    ),
+    h('p', { class: 'muted' }, '投标文件在本机用投标工具加密后再上传，平台任何人在开标前都无法打开。 / Bids are encrypted on your computer before upload: nobody can open them before the opening.'),
+  );
+}
+
 function render(): void {
   const session = currentSession();
   topBar(session);
@@ -54,6 +72,7 @@ function render(): void {
 
   main.append(
     certForm,
+    firstTime(),
     h('details', { class: 'panel' }, h('summary', {}, '交易中心运维人员：口令登录 · Operators: password'), pwForm),
   );
 }
