@@ -141,7 +141,7 @@ export function buildApp(ctx: AppContext): Express {
       },
     }),
   );
-  api.use(authenticate((token) => ctx.services.auth.verifyToken(token)));
+  api.use(authenticate((token) => ctx.services.auth.verifyToken(token), () => ctx.clock.now()));
   api.get('/openapi.json', (_req, res) => {
     res.json(openapi);
   });

@@ -54,6 +54,10 @@ export const configKeys = {
   ),
   PLATFORM_NAME: key(z.string().default('公共资源交易中心'), 'Shown in certificates and documents.'),
   TOKEN_TTL_SECONDS: key(int(30, 86400).default(900), 'Lifetime of a login token.'),
+  SESSION_MAX_HOURS: key(
+    int(1, 72).default(12),
+    'How long after a login its tokens may still be renewed (POST /auth/renew, as the pages do); then the user logs in again.',
+  ),
   LOGIN_CHALLENGE_TTL_SECONDS: key(
     int(10, 3600).default(120),
     'How long a certificate-login nonce may be answered.',
@@ -166,6 +170,7 @@ export interface Config {
   platformKeyPassphrase: string;
   platformName: string;
   tokenTtlSeconds: number;
+  sessionMaxHours: number;
   loginChallengeTtlSeconds: number;
   certValidityDays: number;
   adminPassword?: string;
@@ -220,6 +225,7 @@ export function loadConfig(overrides: Partial<Record<keyof Keys, string>> = {}):
     platformKeyPassphrase: r.PLATFORM_KEY_PASSPHRASE,
     platformName: r.PLATFORM_NAME,
     tokenTtlSeconds: r.TOKEN_TTL_SECONDS,
+    sessionMaxHours: r.SESSION_MAX_HOURS,
     loginChallengeTtlSeconds: r.LOGIN_CHALLENGE_TTL_SECONDS,
     certValidityDays: r.CERT_VALIDITY_DAYS,
     adminPassword: r.ADMIN_PASSWORD,

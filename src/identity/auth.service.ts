@@ -13,7 +13,7 @@ import { requireActor, type ActionContext, type Actor } from '../shared/access';
 import { TokenInvalid } from '../shared/errors';
 import type { AuditService } from '../monitoring/audit.service';
 import type { CertificateService } from './certificates.service';
-import { AccountDisabled, ChallengeInvalid, LoginFailed, PasswordLoginNotAllowed, SignatureInvalid } from './identity.errors';
+import { AccountDisabled, ChallengeInvalid, LoginFailed, PasswordLoginNotAllowed, SessionTooOld, SignatureInvalid } from './identity.errors';
 import { identityRepository as repo, type Organisation, type User } from './identity.repository';
 import { verifySecret } from './password';
 import type { TokenSigner } from './tokens';
@@ -33,6 +33,7 @@ export class AuthService {
     private readonly certificates: CertificateService,
     private readonly tokens: TokenSigner,
     private readonly challengeTtlSeconds: number,
+    private readonly sessionMaxSeconds: number,
   ) {}
 
   async createChallenge(): Promise<{ challengeId: string; nonce: string; expiresAt: Date }> {
@@ -130,6 +131,22 @@ export class AuthService {
       tokenId: claims.tokenId,
       tokenExpiresAt: claims.expiresAt,
     };
+  }
+
+  /**
+   * A fresh token for a session still alive, so a page open through a long opening is not signed out every
+   * TOKEN_TTL_SECONDS — but never past SESSION_MAX_HOURS from the login itself: then the user proves who it is
+   * again. The token being renewed was verified just now (revocation, account, certificate still valid).
+   */
+  async renew(ctx: ActionContext, token: string): Promise<LoginResult> {
+    const actor = requireActor(ctx);
+    const claims = await this.tokens.verify(token);
+    if (this.clock.now().getTime() - claims.authenticatedAt.getTime() >= this.sessionMaxSeconds * 1000) throw SessionTooOld();
+    const membership = await repo.findActiveMembership(this.db, actor.userId);
+    if (!membership) throw TokenInvalid();
+    const renewed = await this.tokens.issue(actor.userId, claims.certSerial, claims.authenticatedAt);
+    await this.audit.record(ctx, { action: 'auth.renew', objectType: 'user', objectId: actor.userId, payload: { previousTokenId: claims.tokenId } });
+    return { token: renewed.token, expiresAt: renewed.claims.expiresAt, user: membership.user, organisation: membership.org };
   }
 
   async logout(ctx: ActionContext, token: string): Promise<void> {

@@ -43,3 +43,9 @@ export const EnrolmentInvalid = createError(
   '注册码无效、已使用或已过期，请联系交易中心 (enrolment code invalid, used or expired)',
 );
 export const AccountDisabled = createError('ACCOUNT_DISABLED', 403, '账户或所属单位已停用 (account or organisation disabled)');
+
+export const SessionTooOld = createError(
+  'SESSION_TOO_OLD',
+  401,
+  '登录已超过最长时限，请重新以数字证书登录 (the session is too old to renew: log in again)',
+);

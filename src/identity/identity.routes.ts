@@ -40,6 +40,11 @@ export function identityRoutes(
     handler: ({ ctx, body }) => svc.auth.loginWithPassword(ctx, body),
   });
   routes.add({
+    method: 'post', path: '/auth/renew', tag, access: 'authenticated', status: 200,
+    summary: '续期登录令牌（自登录起不超过 SESSION_MAX_HOURS） (a fresh token for a live session, within SESSION_MAX_HOURS of the login)',
+    handler: ({ ctx, req }) => svc.auth.renew(ctx, req.get('authorization')!.slice('Bearer '.length)),
+  });
+  routes.add({
     method: 'post', path: '/auth/logout', tag, access: 'authenticated', status: 204,
     summary: '退出登录，令牌立即失效 (revoke this token)',
     handler: async ({ ctx, req }) => {

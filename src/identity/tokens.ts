@@ -12,6 +12,8 @@ export interface TokenClaims {
   certSerial: string | null;
   tokenId: string;
   expiresAt: Date;
+  /** when the user proved who it is (certificate or password); a renewed token keeps it */
+  authenticatedAt: Date;
 }
 
 const ISSUER = 'gz-platform';
@@ -23,11 +25,12 @@ export class TokenSigner {
     private readonly ttlSeconds: number,
   ) {}
 
-  async issue(userId: string, certSerial: string | null): Promise<{ token: string; claims: TokenClaims }> {
+  async issue(userId: string, certSerial: string | null, authenticatedAt?: Date): Promise<{ token: string; claims: TokenClaims }> {
     const now = Math.floor(this.clock.now().getTime() / 1000);
     const tokenId = crypto.randomUUID();
     const exp = now + this.ttlSeconds;
-    const token = await new SignJWT({ cs: certSerial })
+    const at = authenticatedAt ? Math.floor(authenticatedAt.getTime() / 1000) : now;
+    const token = await new SignJWT({ cs: certSerial, at })
       .setProtectedHeader({ alg: 'HS256' })
       .setIssuer(ISSUER)
       .setSubject(userId)
@@ -35,7 +38,7 @@ export class TokenSigner {
       .setIssuedAt(now)
       .setExpirationTime(exp)
       .sign(this.secret);
-    return { token, claims: { userId, certSerial, tokenId, expiresAt: new Date(exp * 1000) } };
+    return { token, claims: { userId, certSerial, tokenId, expiresAt: new Date(exp * 1000), authenticatedAt: new Date(at * 1000) } };
   }
 
   /** Checks signature and expiry against platform time; anything wrong is the same TOKEN_INVALID. */
@@ -52,6 +55,7 @@ export class TokenSigner {
         certSerial: typeof payload.cs === 'string' ? payload.cs : null,
         tokenId: payload.jti,
         expiresAt: new Date(payload.exp * 1000),
+        authenticatedAt: new Date((typeof payload.at === 'number' ? payload.at : (payload.iat ?? 0)) * 1000),
       };
     } catch {
       throw TokenInvalid();

@@ -131,6 +131,43 @@ describe('identity: certificate login, password login, tokens', () => {
     await t.http.get('/api/v1/me').set(bearer(bidder.token)).expect(200);
   });
 
+  it('when a live session renews its token, then the new one works past the old one\'s expiry, until SESSION_MAX_HOURS after the login', async () => {
+    const token = await login(t, bidder.signingKeys, bidder.signingCertPem);
+    const me = await t.http.get('/api/v1/me').set(bearer(token)).expect(200);
+    assert.equal(me.headers['x-token-expires-in'], '900', 'the answer says how long the token has left, by the platform clock');
+    let current = token;
+    // renewing every 10 minutes keeps the session going for hours on 15-minute tokens (here to 11:50)
+    for (let i = 0; i < 71; i++) {
+      t.clock.advance(10 * 60_000);
+      const renewed = await t.http.post('/api/v1/auth/renew').set(bearer(current));
+      assert.equal(renewed.status, 200, `renewal ${i}: ${JSON.stringify(renewed.body)}`);
+      assert.equal(renewed.body.user.id, bidder.userId);
+      assert.equal(new Date(renewed.body.expiresAt).getTime(), t.clock.now().getTime() + 900_000);
+      current = renewed.body.token;
+    }
+    assert.equal((await t.http.get('/api/v1/me').set(bearer(current)).expect(200)).body.certSerial, bidder.signingSerial, 'a renewed token keeps the certificate');
+    assert.equal((await t.http.get('/api/v1/me').set(bearer(token)).expect(401)).body.error.code, 'TOKEN_INVALID', 'the first token still expired');
+    // 12 hours after the certificate login, the user proves who it is again
+    t.clock.advance(9 * 60_000 + 59_000); // 11:59:59 after the login: still renewable
+    const last = await t.http.post('/api/v1/auth/renew').set(bearer(current)).expect(200);
+    t.clock.advance(10 * 60_000);
+    const tooOld = await t.http.post('/api/v1/auth/renew').set(bearer(last.body.token)).expect(401);
+    assert.equal(tooOld.body.error.code, 'SESSION_TOO_OLD');
+    const renewals = await t.ctx.db('audit_events').where({ action: 'auth.renew', actor_user_id: bidder.userId });
+    assert.equal(renewals.length, 72);
+    assert.ok(renewals.every((e) => !JSON.stringify(e.payload).includes(token.split('.')[2])), 'no token in the log');
+  });
+
+  it('when a token was revoked or its certificate revoked, then it cannot be renewed', async () => {
+    const member = await createMember(t, 'bidder');
+    const token = await login(t, member.signingKeys, member.signingCertPem);
+    await t.http.post('/api/v1/auth/logout').set(bearer(token)).expect(204);
+    assert.equal((await t.http.post('/api/v1/auth/renew').set(bearer(token)).expect(401)).body.error.code, 'TOKEN_INVALID');
+    await t.http.post(`/api/v1/certificates/${member.signingSerial}/revoke`).set(bearer(member.token)).send({ reason: 'keyCompromise' }).expect(200);
+    assert.equal((await t.http.post('/api/v1/auth/renew').set(bearer(member.token)).expect(401)).body.error.code, 'TOKEN_INVALID');
+    await t.http.post('/api/v1/auth/renew').expect(401);
+  });
+
   it('when a user logs out, then its token is refused afterwards', async () => {
     const token = await login(t, bidder.signingKeys, bidder.signingCertPem);
     await t.http.post('/api/v1/auth/logout').set(bearer(token)).expect(204);

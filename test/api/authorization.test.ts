@@ -225,6 +225,7 @@ describe('authorization: every route, every role, foreign organisations', () => 
     }));
     await check('post', '/dev/clock', await t.http.post('/api/v1/dev/clock').set(bearer(op)).send({ at: t.clock.now().toISOString() }));
     await check('post', '/audit/checkpoints', await t.http.post('/api/v1/audit/checkpoints').set(bearer(op)));
+    await check('post', '/auth/renew', await t.http.post('/api/v1/auth/renew').set(bearer(loggedIn.body.token)));
     await check('post', '/auth/logout', await t.http.post('/api/v1/auth/logout').set(bearer(loggedIn.body.token)));
 
     // sealed bids on the published tender: start, send, withdraw; an abandoned upload; then custody after the deadline

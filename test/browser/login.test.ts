@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
 import { createTestApp, type TestApp } from '../support/app';
-import { createMember } from '../support/factories';
+import { bearer, createMember } from '../support/factories';
 import { accessibilityProblems, keyFolder, launchBrowser, openPage, serve, signIn } from './browser';
 
 describe('browser: signing in', function () {
@@ -92,6 +92,58 @@ describe('browser: signing in', function () {
     await wp.page.getByRole('button', { name: '登录 / Sign in' }).click();
     await wp.page.getByText('签名私钥与证书不匹配').waitFor();
     assert.equal(new URL(wp.page.url()).pathname, '/');
+    await wp.context.close();
+  });
+});
+
+describe('browser: a session through a long day', function () {
+  this.timeout(120_000);
+  let t: TestApp;
+  let browser: Browser;
+  let site: { base: string; close(): Promise<void> };
+
+  before(async () => {
+    // one-minute tokens, sessions of at most an hour: what a day of openings does, in minutes of platform time
+    t = await createTestApp('browser_renew', { config: { tokenTtlSeconds: 60, sessionMaxHours: 1 } });
+    site = await serve(t);
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+    await site?.close();
+    await t?.close();
+  });
+
+  const tokenIn = (wp: Awaited<ReturnType<typeof openPage>>) => wp.page.evaluate<string>("JSON.parse(sessionStorage.getItem('gz.session')).token");
+
+  it('renews the token before it runs out, keeps working past the first token, and asks for the certificate once the session is too old', async () => {
+    const bidder = await createMember(t, 'bidder');
+    const wp = await openPage(browser);
+    await signIn(wp, site.base, bidder);
+    const first = await tokenIn(wp);
+
+    // 40 s on: the platform's answers say 20 s are left, so the page renews
+    t.clock.advance(40_000);
+    await wp.page.reload();
+    await wp.page.getByRole('heading', { name: /我的投标文件/ }).waitFor();
+    await wp.page.waitForFunction(`JSON.parse(sessionStorage.getItem('gz.session')).token !== ${JSON.stringify(first)}`);
+    assert.equal((await t.ctx.db('audit_events').where({ action: 'auth.renew', actor_user_id: bidder.userId })).length, 1);
+
+    // 80 s after the login the first token is dead; the page, on its renewed one, is not
+    t.clock.advance(40_000);
+    await t.http.get('/api/v1/me').set(bearer(first)).expect(401);
+    await wp.page.reload();
+    await wp.page.getByRole('heading', { name: /我的投标文件/ }).waitFor();
+    await wp.page.getByText('正在加载').first().waitFor({ state: 'detached' });
+    assert.equal(await wp.page.locator('.notice.error').count(), 0);
+
+    // an hour on, nothing renews any more: the page says so and offers the login, coming back here
+    t.clock.advance(3600_000);
+    await wp.page.reload();
+    await wp.page.getByText('登录已过期或无效，请重新登录').waitFor();
+    const again = wp.page.getByRole('link', { name: '重新登录 / sign in' });
+    assert.match((await again.getAttribute('href')) ?? '', /^\/\?next=%2Fbidder/);
+    assert.deepEqual(wp.problems, []);
     await wp.context.close();
   });
 });

@@ -37,15 +37,23 @@ export function actionContextOf(req: Request): ActionContext {
 
 export type TokenVerifier = (token: string) => Promise<Actor>;
 
-/** Reads `Authorization: Bearer …`. No header: anonymous (routes decide). A bad token: 401, never anonymous. */
-export function authenticate(verify: TokenVerifier) {
-  return async (req: Request, _res: Response, next: NextFunction) => {
+/**
+ * Reads `Authorization: Bearer …`. No header: anonymous (routes decide). A bad token: 401, never anonymous.
+ * Answers say how long the token has left on the platform's clock (`X-Token-Expires-In`, seconds), so a page
+ * renews it in time whatever its own computer's clock says.
+ */
+export function authenticate(verify: TokenVerifier, now: () => Date) {
+  return async (req: Request, res: Response, next: NextFunction) => {
     const auth = req.get('authorization');
     if (!auth) return next();
     const match = /^Bearer ([A-Za-z0-9._-]+)$/.exec(auth);
     if (!match) return next(TokenInvalid());
     try {
-      actionContextOf(req).actor = await verify(match[1]);
+      const actor = await verify(match[1]);
+      actionContextOf(req).actor = actor;
+      if (actor.tokenExpiresAt) {
+        res.setHeader('X-Token-Expires-In', String(Math.max(0, Math.floor((actor.tokenExpiresAt.getTime() - now().getTime()) / 1000))));
+      }
       next();
     } catch (err) {
       next(err);

@@ -1,4 +1,5 @@
 /** The JSON API as the pages call it: the tab's token, the platform's error codes, Chinese messages. */
+import { considerRenewal } from './renew';
 import { clearSession, currentSession, loginUrl } from './session';
 
 export const API = '/api/v1';
@@ -44,6 +45,8 @@ async function send(method: string, path: string, body?: unknown): Promise<Respo
     throw new ApiError(0, 'NETWORK', '网络连接中断，请检查网络后重试 (network unreachable)');
   }
   if (!res.ok) throw await failure(res);
+  const left = res.headers.get('x-token-expires-in');
+  if (left !== null && path !== '/auth/renew') considerRenewal(Number(left));
   return res;
 }
 

@@ -1,6 +1,7 @@
 /** What every page has: the top bar (who is signed in, where to go, sign out) and a place for messages. */
 import { api, describeError, isSignedOut } from './api';
 import { h, replace, byId } from './dom';
+import { keepSessionAlive } from './renew';
 import { clearSession, loginUrl, type Session } from './session';
 
 const NAV: Record<string, Array<[string, string]>> = {
@@ -26,6 +27,7 @@ export function topBar(session: Session | null): void {
     replace(bar, h('a', { class: 'brand', href: '/' }, platform));
     return;
   }
+  keepSessionAlive();
   const links = (NAV[session.organisation.type] ?? []).map(([href, label]) =>
     h('a', { href, 'aria-current': location.pathname === href ? 'page' : null }, label),
   );

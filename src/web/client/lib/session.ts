@@ -9,6 +9,9 @@ export interface Session {
   expiresAt: string;
   user: { id: string; username: string; displayName?: string; role: string };
   organisation: { id: string; name: string; type: OrgType };
+  /** the token's lifetime (its exp − iat), and when this tab got it by its own clock: when to renew */
+  lifetimeSeconds?: number;
+  obtainedAt?: number;
 }
 
 const KEY = 'gz.session';
@@ -24,8 +27,18 @@ export function currentSession(): Session | null {
   }
 }
 
+/** exp − iat of a JWT, read without checking it (the platform checks; the page only plans the renewal). */
+function lifetimeOf(token: string): number {
+  try {
+    const payload = JSON.parse(atob(token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/'))) as { exp?: number; iat?: number };
+    return payload.exp && payload.iat ? payload.exp - payload.iat : 900;
+  } catch {
+    return 900;
+  }
+}
+
 export function saveSession(s: Session): void {
-  sessionStorage.setItem(KEY, JSON.stringify(s));
+  sessionStorage.setItem(KEY, JSON.stringify({ ...s, lifetimeSeconds: lifetimeOf(s.token), obtainedAt: Date.now() }));
 }
 
 export function clearSession(): void {
