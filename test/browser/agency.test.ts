@@ -6,7 +6,7 @@ import { yuan } from '../../src/web/client/lib/format';
 import { createTestApp, runDueJobs, type TestApp } from '../support/app';
 import { bearer, bidPackage, createCustodianMembers, createMember, refresh, sealBid, submitBid, type Member } from '../support/factories';
 import { keyBody, postKey, type Entry } from '../support/opening-world';
-import { accessibilityProblems, launchBrowser, openPage, screenshot, serve, signIn, type WatchedPage } from './browser';
+import { closeAll, accessibilityProblems, launchBrowser, openPage, screenshot, serve, signIn, type WatchedPage } from './browser';
 
 /** The agency console driven as a person does: by labels and buttons; the bidders and the opening through the API. */
 describe('browser: the agency console', function () {
@@ -54,9 +54,7 @@ describe('browser: the agency console', function () {
     wp = await openPage(browser);
   });
   after(async () => {
-    await browser?.close();
-    await site?.close();
-    await t?.close();
+    await closeAll(browser, site, t);
   });
 
   it('creates a tender with one section through the form, is told the rule it broke, uploads the document and publishes', async () => {

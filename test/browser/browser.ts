@@ -147,3 +147,8 @@ export async function accessibilityProblems(page: Page): Promise<string[]> {
     return problems;
   })()`);
 }
+
+/** Closes what a browser test opened, in order (the browser, the site, the app); what was never opened is skipped. */
+export async function closeAll(...things: Array<{ close(): Promise<unknown> } | undefined>): Promise<void> {
+  for (const thing of things) await thing?.close();
+}

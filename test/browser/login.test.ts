@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
 import { createTestApp, type TestApp } from '../support/app';
 import { bearer, createMember } from '../support/factories';
-import { accessibilityProblems, keyFolder, launchBrowser, openPage, serve, signIn } from './browser';
+import { closeAll, accessibilityProblems, keyFolder, launchBrowser, openPage, serve, signIn } from './browser';
 
 describe('browser: signing in', function () {
   this.timeout(120_000);
@@ -16,9 +16,7 @@ describe('browser: signing in', function () {
     browser = await launchBrowser();
   });
   after(async () => {
-    await browser?.close();
-    await site?.close();
-    await t?.close();
+    await closeAll(browser, site, t);
   });
 
   it('serves the pages in Chinese with headers that keep other sites out', async () => {
@@ -109,9 +107,7 @@ describe('browser: a session through a long day', function () {
     browser = await launchBrowser();
   });
   after(async () => {
-    await browser?.close();
-    await site?.close();
-    await t?.close();
+    await closeAll(browser, site, t);
   });
 
   const tokenIn = (wp: Awaited<ReturnType<typeof openPage>>) => wp.page.evaluate<string>("JSON.parse(sessionStorage.getItem('gz.session')).token");

@@ -12,7 +12,7 @@ import type { Browser, Page } from 'playwright-core';
 import { createTestApp, runDueJobs, type TestApp } from '../support/app';
 import { bearer, createCustodianMembers, refresh } from '../support/factories';
 import { keyBody, postKey, world } from '../support/opening-world';
-import { accessibilityProblems, horizontalOverflow, launchBrowser, openPage, screenshot, serve, signIn, type Site, type WatchedPage } from './browser';
+import { closeAll, accessibilityProblems, horizontalOverflow, launchBrowser, openPage, screenshot, serve, signIn, type Site, type WatchedPage } from './browser';
 
 const yuanText = (fen: number) => `¥${(fen / 100).toLocaleString('en-US', { minimumFractionDigits: 2 })}`;
 
@@ -48,9 +48,7 @@ describe('browser: the opening hall with three bidders and the host at once', fu
     for (const p of [host, ...bidders]) p.page.on('dialog', (d) => void d.accept());
   });
   after(async () => {
-    await browser?.close();
-    await site?.close();
-    await t?.close();
+    await closeAll(browser, site, t);
   });
 
   it('shows every participant the hall: state, platform time in Beijing time, countdowns, live link', async () => {

@@ -14,7 +14,7 @@ import { NOTIFICATION_HEADERS } from '../../src/bank/gateway';
 import { createTestApp, type TestApp } from '../support/app';
 import { startBankSim, type BankSim } from '../support/bank-sim';
 import { bearer, createCustodianMembers, createMember, operatorToken, tenderBody, uploadDocument, type Member } from '../support/factories';
-import { accessibilityProblems, launchBrowser, openPage, screenshot, serve, signIn } from './browser';
+import { closeAll, accessibilityProblems, launchBrowser, openPage, screenshot, serve, signIn } from './browser';
 
 const SECRET = 'regulator-browser-test-secret-0123';
 const DEPOSIT_FEN = 24_000_000;
@@ -78,9 +78,7 @@ describe('browser: the regulator console', function () {
     browser = await launchBrowser();
   });
   after(async () => {
-    await browser?.close();
-    await site?.close();
-    await t?.close();
+    await closeAll(browser, site, t);
     await sim?.stop();
   });
 

@@ -8,17 +8,9 @@ import { shanghai } from '../lib/format';
 import { notify } from '../lib/layout';
 import { beijingInput } from './money';
 import { formError, InputError, submitWith } from './ui';
+import type { Clarification } from '../lib/tender';
 
-export interface Clarification {
-  id: string;
-  seq: number;
-  title: string;
-  body: string;
-  affectsBidPreparation: boolean;
-  issuedAt: string;
-  deadlineBefore: string;
-  deadlineAfter: string;
-}
+export type { Clarification };
 
 function moved(c: Clarification): boolean {
   return new Date(c.deadlineAfter).getTime() !== new Date(c.deadlineBefore).getTime();

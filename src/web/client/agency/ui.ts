@@ -3,29 +3,9 @@ import { describeError } from '../lib/api';
 import { h } from '../lib/dom';
 import { notifyError } from '../lib/layout';
 
-export interface TenderSection {
-  id: string;
-  seq: number;
-  name: string;
-  estimatedPriceFen: number;
-  depositFen: number;
-}
+import type { TenderSection, TenderSummary } from '../lib/tender';
 
-export interface TenderSummary {
-  id: string;
-  code: string;
-  name: string;
-  type: 'construction' | 'procurement';
-  status: 'draft' | 'published' | 'sealed' | 'terminated';
-  tendererOrgId: string;
-  agencyOrgId: string;
-  region: string | null;
-  bidDeadline: string;
-  documentsIssuedAt: string | null;
-  publishedAt: string | null;
-  sealedAt: string | null;
-  sections: TenderSection[];
-}
+export type { TenderSection, TenderSummary };
 
 const STATUS: Record<TenderSummary['status'], [string, string]> = {
   draft: ['草稿 / Draft', 'warn'],

@@ -4,45 +4,9 @@
  */
 import { get, getWithHeaders } from '../lib/api';
 import { PlatformClock } from '../lib/clock';
+import type { Clarification, TenderDocument, TenderSection as SectionView, TenderSummary } from '../lib/tender';
 
-export interface SectionView {
-  id: string;
-  seq: number;
-  name: string;
-  estimatedPriceFen: number;
-  depositFen: number;
-}
-
-export interface TenderSummary {
-  id: string;
-  code: string;
-  name: string;
-  type: 'construction' | 'procurement';
-  status: 'draft' | 'published' | 'sealed' | 'terminated';
-  region: string | null;
-  bidDeadline: string;
-  sections: SectionView[];
-}
-
-export interface TenderDocument {
-  id: string;
-  fileName: string;
-  contentType: string;
-  sizeBytes: number;
-  sha256: string;
-  uploadedAt: string;
-}
-
-export interface Clarification {
-  id: string;
-  seq: number;
-  title: string;
-  body: string;
-  affectsBidPreparation: boolean;
-  issuedAt: string;
-  deadlineBefore: string;
-  deadlineAfter: string;
-}
+export type { Clarification, SectionView, TenderDocument, TenderSummary };
 
 export interface TenderDetail extends TenderSummary {
   description: string;

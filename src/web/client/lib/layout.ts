@@ -74,22 +74,30 @@ export function notifyError(err: unknown): void {
   }
 }
 
-/** Runs an action from a button: disabled while it runs, its refusal shown, never thrown away silently. */
+/**
+ * Runs `run` once at a time for `busy` (a button or a form): its buttons disabled and it marked busy meanwhile,
+ * success announced, a refusal shown — never thrown away silently.
+ */
+async function runBusy(busy: HTMLElement, buttons: HTMLButtonElement[], run: () => Promise<unknown>, done?: string): Promise<void> {
+  if (busy.getAttribute('aria-busy') === 'true') return;
+  busy.setAttribute('aria-busy', 'true');
+  buttons.forEach((b) => (b.disabled = true));
+  try {
+    await run();
+    if (done) notify(done, 'ok');
+  } catch (err) {
+    notifyError(err);
+  } finally {
+    busy.removeAttribute('aria-busy');
+    buttons.forEach((b) => (b.disabled = false));
+  }
+}
+
+/** A button runs an action. */
 export function action(button: HTMLButtonElement, run: () => Promise<unknown>, done?: string): void {
-  button.addEventListener('click', async (ev) => {
+  button.addEventListener('click', (ev) => {
     ev.preventDefault();
-    if (button.disabled) return;
-    button.disabled = true;
-    button.setAttribute('aria-busy', 'true');
-    try {
-      await run();
-      if (done) notify(done, 'ok');
-    } catch (err) {
-      notifyError(err);
-    } finally {
-      button.disabled = false;
-      button.removeAttribute('aria-busy');
-    }
+    void runBusy(button, [button], run, done);
   });
 }
 
@@ -103,20 +111,8 @@ export function mainArea(title: string): HTMLElement {
 
 /** A form's submit (button or Enter) runs `run`, with the same care as `action`. */
 export function onSubmit(form: HTMLFormElement, run: () => Promise<unknown>, done?: string): void {
-  form.addEventListener('submit', async (ev) => {
+  form.addEventListener('submit', (ev) => {
     ev.preventDefault();
-    const buttons = [...form.querySelectorAll('button')];
-    if (form.getAttribute('aria-busy') === 'true') return;
-    form.setAttribute('aria-busy', 'true');
-    buttons.forEach((b) => (b.disabled = true));
-    try {
-      await run();
-      if (done) notify(done, 'ok');
-    } catch (err) {
-      notifyError(err);
-    } finally {
-      form.removeAttribute('aria-busy');
-      buttons.forEach((b) => (b.disabled = false));
-    }
+    void runBusy(form, [...form.querySelectorAll('button')], run, done);
   });
 }
