@@ -76,8 +76,9 @@ export async function openPage(browser: Browser, opts: { viewport?: { width: num
   });
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
   page.on('requestfailed', (r) => {
-    // an EventSource closed by navigation or by the test's end is not a failure of the page
-    if (!/\/events/.test(r.url())) problems.push(`request failed: ${r.method()} ${r.url()} ${r.failure()?.errorText ?? ''}`);
+    // an EventSource closed by navigation or by the test's end is not a failure of the page, nor a request a
+    // navigation cut short (the browser aborts what the page it leaves was still loading)
+    if (!/\/events/.test(r.url()) && r.failure()?.errorText !== 'net::ERR_ABORTED') problems.push(`request failed: ${r.method()} ${r.url()} ${r.failure()?.errorText ?? ''}`);
   });
   page.setDefaultTimeout(15_000);
   return { page, context, problems };

@@ -37,8 +37,8 @@ describe('browser: the opening hall with three bidders and the host at once', fu
     t = await createTestApp('browser_hall', { config: { tokenTtlSeconds: 86_400 } });
     await createCustodianMembers(t);
     w = await world(t, prices);
-    t.clock.freeze(new Date(w.tender.bidDeadline));
-    await runDueJobs(t);
+    // everyone comes to the hall ten minutes before the deadline
+    t.clock.freeze(new Date(new Date(w.tender.bidDeadline).getTime() - 10 * 60_000));
     await refresh(t, w.agency, ...w.entries.map((e) => e.member));
     site = await serve(t);
     browser = await launchBrowser();
@@ -49,6 +49,18 @@ describe('browser: the opening hall with three bidders and the host at once', fu
   });
   after(async () => {
     await closeAll(browser, site, t);
+  });
+
+  it('before the deadline says when the opening begins, and becomes the hall by itself when it does', async () => {
+    for (const { page } of [host, ...bidders]) {
+      await page.getByRole('heading', { name: /开标尚未开始/ }).waitFor();
+      assert.match((await page.getByTestId('opening-countdown').textContent()) ?? '', /^(10 分 00 秒|09 分 \d\d 秒)$/);
+    }
+    await bidders[0].page.getByText('请提前准备').waitFor();
+    t.clock.freeze(new Date(w.tender.bidDeadline));
+    await runDueJobs(t);
+    await refresh(t, w.agency, ...w.entries.map((e) => e.member));
+    for (const { page } of [host, ...bidders]) await page.getByTestId('hall-state').getByText('签到中').waitFor();
   });
 
   it('shows every participant the hall: state, platform time in Beijing time, countdowns, live link', async () => {

@@ -1,4 +1,5 @@
 /** What the hall reads from the API, and how its states and events read in Chinese. */
+import type { TenderSummary } from '../lib/tender';
 
 export type OpeningState = 'signing-in' | 'decrypting' | 'announcing' | 'objections' | 'recorded' | 'closed' | 'failed';
 
@@ -29,13 +30,7 @@ export interface HallView {
   myBids?: Array<{ bidId: string; sectionId: string; decryption: 'no-key' | 'key-received' | 'decrypted' | 'failed'; failureCode: string | null; outcome: string | null }>;
 }
 
-export interface Tender {
-  id: string;
-  code: string;
-  name: string;
-  agencyOrgId: string;
-  sections: Array<{ id: string; seq: number; name: string }>;
-}
+export type Tender = TenderSummary;
 
 export interface Reading {
   bidId: string;

@@ -4,7 +4,8 @@
  * bidder signs in, decrypts (here, with WebCrypto, or with bidtool), confirms and objects; the host (the agency)
  * starts the decryption, pauses and resumes, answers objections and publishes the record.
  */
-import { api, download, get, post } from '../lib/api';
+import { api, ApiError, download, get, post } from '../lib/api';
+import { PlatformClock } from '../lib/clock';
 import { byId, h, replace, section } from '../lib/dom';
 import { action, mainArea, notifyError, onSubmit, topBar } from '../lib/layout';
 import { requireSession } from '../lib/session';
@@ -12,7 +13,7 @@ import { bidtoolHint, decryptForm } from '../hall/decrypt';
 import { LiveFeed, type LinkState } from '../hall/live';
 import { describeEvent, DECRYPTION_LABELS, type HallView, type LiveEvent, type Objection, type Reading, type Tender } from '../hall/model';
 import { drawClock, drawObjections, drawParticipants, drawReadings, sectionLabel } from '../hall/panels';
-import { shanghai } from '../lib/format';
+import { countdown, shanghai } from '../lib/format';
 
 const session = requireSession();
 const tenderId = document.body.dataset.tenderId ?? '';
@@ -228,7 +229,9 @@ function onLink(state: LinkState): void {
   linkEl.className = cls;
   if (state === 'signed-out') linkEl.replaceWith(h('a', { href: `/?next=${encodeURIComponent(location.pathname)}`, class: cls, 'data-testid': 'live-state' }, label));
   // after a gap, what changed meanwhile is replayed as events; reload too, in case the gap outlived the replay
-  if (state === 'open') reloadSoon();
+  if (state === 'open' && !waiting) reloadSoon();
+  // waiting for the opening: did it begin while the line was down?
+  if (state === 'open' && waiting) get(`/tenders/${tenderId}/opening`).then(() => location.reload(), () => undefined);
 }
 
 async function main(): Promise<void> {
@@ -241,6 +244,7 @@ async function main(): Promise<void> {
     document.title = `开标大厅 · ${hall.tender.name}`;
     await load();
   } catch (err) {
+    if (hall.tender && err instanceof ApiError && err.code === 'OPENING_NOT_FOUND') return waitForOpening(mainEl, hall.tender);
     notifyError(err);
     return;
   }
@@ -261,6 +265,36 @@ async function main(): Promise<void> {
   );
   setInterval(() => hall.view && drawClock(clockEl, hall.view, now()), 1000);
   new LiveFeed(tenderId, onEvent, onLink).start();
+}
+
+/**
+ * Before the deadline there is no opening yet: the hall says when it begins, counts down on the platform's clock and
+ * turns into the hall by itself when the platform announces the opening (its first live event).
+ */
+let waiting = false;
+async function waitForOpening(mainEl: HTMLElement, tender: Tender): Promise<void> {
+  waiting = true;
+  const clock = new PlatformClock();
+  await clock.sync();
+  const left = h('strong', { 'data-testid': 'opening-countdown' });
+  const tick = () => {
+    const ms = new Date(tender.bidDeadline).getTime() - clock.now();
+    left.textContent = ms > 0 ? countdown(ms) : '即将开始 / starting';
+  };
+  tick();
+  setInterval(tick, 1000);
+  mainEl.append(
+    h('p', { class: 'muted' }, `项目编号 / Code：${tender.code}　`, linkEl),
+    section(
+      '开标尚未开始 / The opening has not begun',
+      h('p', {}, `投标截止时间 ${shanghai(tender.bidDeadline)}（北京时间）到达后，开标自动开始，本页随即更新。 / The opening begins at the bid deadline; this page updates by itself.`),
+      h('p', { class: 'clock' }, '距开标 / Time left：', left),
+      isBidder
+        ? h('p', {}, '请提前准备：本单位的密钥文件（bidtool enroll 生成）和投标时提交的数字信封（.cms）。开标时须以数字证书签到，并在解密时限内解密。 / Have your key files and the sealed bid (.cms) ready: you sign in and decrypt within the window.')
+        : null,
+    ),
+  );
+  new LiveFeed(tenderId, () => location.reload(), onLink).start();
 }
 
 main();
