@@ -94,6 +94,15 @@ describe('browser: the opening hall with three bidders and the host at once', fu
     for (const { page } of [host, ...bidders]) await page.getByTestId('hall-state').getByText('解密中').waitFor();
     assert.match((await host.page.getByTestId('cd-decryption').textContent()) ?? '', /剩余 30 分 00 秒|剩余 29 分/);
 
+    // the host pauses (a bidder's line is down, say): every page shows it and no key can be handed over meanwhile
+    await host.page.getByRole('button', { name: '暂停开标 / Pause' }).click();
+    for (const { page } of bidders) {
+      await page.getByText('主持人已暂停 / paused').waitFor();
+      assert.equal(await page.getByTestId('decrypt-form').count(), 0);
+    }
+    await host.page.getByRole('button', { name: '恢复开标 / Resume' }).click();
+    for (const { page } of bidders) await page.getByTestId('decrypt-form').waitFor();
+
     // bidder A: key files and its sealed bid, in the page
     const a = w.entries[0];
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gz-browser-bid-'));
