@@ -44,6 +44,7 @@ import {
 import { CLOSE_CONFIRMATIONS_JOB, CLOSE_WINDOW_JOB, DECRYPT_JOB } from './opening.jobs';
 import { openingRepository as repo, type BidOutcome, type SectionOutcome } from './opening.repository';
 import { BIDDER_FAULTS, CUSTODIAN_OPENED_CAUSE, isBidderFault, withdrawnCause } from './outcomes';
+import { ownDecryptions, progressOf } from './hall-progress';
 
 /** How long bidders have to confirm the prices read (GP87 42: silence counts as acceptance). */
 export const CONFIRMATION_MINUTES = 10;
@@ -83,7 +84,10 @@ export class OpeningService {
     const o = await this.steps.openingOf(this.db, t.id);
     const signIns = await repo.signIns(this.db, t.id);
     const orgs = await identityRepository.listOrganisations(this.db, { ids: signIns.map((s) => s.bidderOrgId) });
-    const progress = await this.progressOf(t.id);
+    // the tender's current bids and their decryptions, read once: the progress counts and a bidder's own bids
+    const bids = await this.steps.currentBidsOf(this.db, t.id);
+    const decryptions = new Map((await repo.decryptions(this.db, t.id)).map((d) => [d.bidId, d]));
+    const progress = progressOf(bids, decryptions);
     return {
       tenderId: t.id,
       state: o.state,
@@ -103,52 +107,12 @@ export class OpeningService {
         bidderOrgId: s.bidderOrgId,
         name: orgs.find((x) => x.id === s.bidderOrgId)?.name ?? '',
         signedInAt: s.signedInAt,
-        decryption: progress.byBidder.get(s.bidderOrgId) ?? { bids: 0, keyReceived: 0, decrypted: 0, failed: 0 },
+        decryption: progress.byBidder.get(s.bidderOrgId) ?? progress.none(),
       })),
       progress: progress.total,
       // a bidder sees at once whether its own key opened its bid, so it can hand over the right one in time
-      myBids: actor.orgType === 'bidder' ? await this.ownDecryptions(t.id, actor.orgId) : undefined,
+      myBids: actor.orgType === 'bidder' ? ownDecryptions(bids.filter((b) => b.bidderOrgId === actor.orgId), decryptions) : undefined,
     };
-  }
-
-  /**
-   * Decryption progress for the hall: counts only, in total and per bidder. After the deadline the number of bids
-   * and whose are open is what everyone in an opening hall sees (EB 29–30); prices wait for 唱标.
-   */
-  private async progressOf(tenderId: string) {
-    const bids = await this.steps.currentBidsOf(this.db, tenderId);
-    const status = new Map((await repo.decryptions(this.db, tenderId)).map((d) => [d.bidId, d.status]));
-    const empty = () => ({ bids: 0, keyReceived: 0, decrypted: 0, failed: 0 });
-    const total = empty();
-    const byBidder = new Map<string, ReturnType<typeof empty>>();
-    for (const b of bids) {
-      const mine = byBidder.get(b.bidderOrgId) ?? empty();
-      byBidder.set(b.bidderOrgId, mine);
-      const s = status.get(b.id);
-      for (const c of [total, mine]) {
-        c.bids++;
-        if (s === 'key-received') c.keyReceived++;
-        else if (s === 'decrypted') c.decrypted++;
-        else if (s === 'failed') c.failed++;
-      }
-    }
-    return { total, byBidder };
-  }
-
-  private async ownDecryptions(tenderId: string, bidderOrgId: string) {
-    const bids = await this.steps.currentBidsOf(this.db, tenderId, bidderOrgId);
-    const decryptions = new Map((await repo.decryptions(this.db, tenderId)).map((d) => [d.bidId, d]));
-    return bids.map((b) => {
-      const d = decryptions.get(b.id);
-      return {
-        bidId: b.id,
-        sectionId: b.sectionId,
-        decryption: d?.status ?? 'no-key',
-        failureCode: d?.failureCode ?? null,
-        remedy: d?.remedyStatus ?? null,
-        outcome: d?.outcome ?? null,
-      };
-    });
   }
 
   // ---- sign-in and the decryption window ----------------------------------------------------------------------
