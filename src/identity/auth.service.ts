@@ -106,6 +106,7 @@ export class AuthService {
       certSerial,
       tokenId: claims.tokenId,
       tokenExpiresAt: claims.expiresAt,
+      authenticatedAt: claims.authenticatedAt,
     };
     await this.audit.record({ ...ctx, actor }, { action: 'auth.login', objectType: 'user', objectId: actor.userId, payload: { method } });
     return { token, expiresAt: claims.expiresAt, user: membership.user, organisation: membership.org };
@@ -130,22 +131,24 @@ export class AuthService {
       certSerial: claims.certSerial,
       tokenId: claims.tokenId,
       tokenExpiresAt: claims.expiresAt,
+      authenticatedAt: claims.authenticatedAt,
     };
   }
 
   /**
    * A fresh token for a session still alive, so a page open through a long opening is not signed out every
    * TOKEN_TTL_SECONDS — but never past SESSION_MAX_HOURS from the login itself: then the user proves who it is
-   * again. The token being renewed was verified just now (revocation, account, certificate still valid).
+   * again. The token being renewed was verified as the request came in (revocation, account, certificate valid).
    */
-  async renew(ctx: ActionContext, token: string): Promise<LoginResult> {
+  async renew(ctx: ActionContext): Promise<LoginResult> {
     const actor = requireActor(ctx);
-    const claims = await this.tokens.verify(token);
-    if (this.clock.now().getTime() - claims.authenticatedAt.getTime() >= this.sessionMaxSeconds * 1000) throw SessionTooOld();
+    const since = actor.authenticatedAt;
+    if (!since) throw TokenInvalid();
+    if (this.clock.now().getTime() - since.getTime() >= this.sessionMaxSeconds * 1000) throw SessionTooOld();
     const membership = await repo.findActiveMembership(this.db, actor.userId);
     if (!membership) throw TokenInvalid();
-    const renewed = await this.tokens.issue(actor.userId, claims.certSerial, claims.authenticatedAt);
-    await this.audit.record(ctx, { action: 'auth.renew', objectType: 'user', objectId: actor.userId, payload: { previousTokenId: claims.tokenId } });
+    const renewed = await this.tokens.issue(actor.userId, actor.certSerial, since);
+    await this.audit.record(ctx, { action: 'auth.renew', objectType: 'user', objectId: actor.userId, payload: { previousTokenId: actor.tokenId } });
     return { token: renewed.token, expiresAt: renewed.claims.expiresAt, user: membership.user, organisation: membership.org };
   }
 

@@ -42,7 +42,7 @@ export function identityRoutes(
   routes.add({
     method: 'post', path: '/auth/renew', tag, access: 'authenticated', status: 200,
     summary: '续期登录令牌（自登录起不超过 SESSION_MAX_HOURS） (a fresh token for a live session, within SESSION_MAX_HOURS of the login)',
-    handler: ({ ctx, req }) => svc.auth.renew(ctx, req.get('authorization')!.slice('Bearer '.length)),
+    handler: ({ ctx }) => svc.auth.renew(ctx),
   });
   routes.add({
     method: 'post', path: '/auth/logout', tag, access: 'authenticated', status: 204,

@@ -19,6 +19,8 @@ export interface Actor {
   tokenId: string;
   /** When the login token ends; a long-lived stream (the hall's SSE) ends with it. Absent for CLI actors. */
   tokenExpiresAt?: Date;
+  /** When the user proved who it is (the login a token, and its renewals, go back to). Absent for CLI actors. */
+  authenticatedAt?: Date;
 }
 
 export interface RequestMeta {
