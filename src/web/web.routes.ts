@@ -75,9 +75,12 @@ export function webRoutes(opts: { platformName: string }): Router {
       next(err);
     }
   });
+  // read once, like the scripts: not a disk read per page view
+  let stylesheet: Buffer | null = null;
   router.get('/assets/app.css', (_req, res) => {
+    stylesheet ??= fs.readFileSync(STYLESHEET);
     res.setHeader('Cache-Control', 'no-cache');
-    res.type('text/css; charset=utf-8').send(fs.readFileSync(STYLESHEET));
+    res.type('text/css; charset=utf-8').send(stylesheet);
   });
   return router;
 }
