@@ -1,11 +1,12 @@
 /** Small pieces the console's views share: status names, a confirmation dialog, a form's own refusal line. */
 import { describeError } from '../lib/api';
 import { h } from '../lib/dom';
-import { notifyError } from '../lib/layout';
+import { notifyError, runBusy } from '../lib/layout';
 
 import type { TenderSection, TenderSummary } from '../lib/tender';
 
 export type { TenderSection, TenderSummary };
+export { loading } from '../lib/dom';
 
 const STATUS: Record<TenderSummary['status'], [string, string]> = {
   draft: ['草稿 / Draft', 'warn'],
@@ -27,10 +28,6 @@ export function statusBadge(status: TenderSummary['status']): HTMLElement {
 /** The deadline has passed on the platform's clock once the tender is sealed; the viewer's clock is a fallback. */
 export function deadlinePassed(t: Pick<TenderSummary, 'status' | 'bidDeadline'>): boolean {
   return t.status === 'sealed' || (t.status === 'published' && new Date(t.bidDeadline).getTime() <= Date.now());
-}
-
-export function loading(what = '正在加载… / Loading…'): HTMLElement {
-  return h('p', { class: 'loading', role: 'status' }, what);
 }
 
 /**
@@ -84,23 +81,15 @@ export function clearFormError(el: HTMLElement): void {
   el.hidden = true;
 }
 
-/** A form's submit with its refusal shown next to it; the buttons are off while it runs. */
+/** A form's submit with its refusal shown next to it (and in the page's message line); the buttons are off while it runs. */
 export function submitWith(form: HTMLFormElement, errorEl: HTMLElement, run: () => Promise<unknown>): void {
-  form.addEventListener('submit', async (ev) => {
+  form.addEventListener('submit', (ev) => {
     ev.preventDefault();
-    if (form.getAttribute('aria-busy') === 'true') return;
-    const buttons = [...form.querySelectorAll('button')];
-    form.setAttribute('aria-busy', 'true');
-    buttons.forEach((b) => (b.disabled = true));
-    clearFormError(errorEl);
-    try {
+    const attempt = async () => {
+      clearFormError(errorEl);
       await run();
-    } catch (err) {
-      showFormError(errorEl, err);
-    } finally {
-      form.removeAttribute('aria-busy');
-      buttons.forEach((b) => (b.disabled = false));
-    }
+    };
+    void runBusy(form, [...form.querySelectorAll('button')], attempt, { onError: (err) => showFormError(errorEl, err) });
   });
 }
 

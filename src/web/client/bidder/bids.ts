@@ -7,7 +7,8 @@ import { download, post } from '../lib/api';
 import { h } from '../lib/dom';
 import { action } from '../lib/layout';
 import { bytes, shanghai } from '../lib/format';
-import { sectionLabel, type Bid, type BidderData, type PlatformClock } from './model';
+import { sectionLabel, type Bid, type BidderData } from './model';
+import type { PlatformClock } from '../lib/clock';
 
 const DECRYPTION: Record<string, [string, string]> = {
   'no-key': ['待解密', 'warn'],

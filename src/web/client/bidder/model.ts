@@ -3,7 +3,7 @@
  * organisation's own (the API scopes /bids and /deposits/mine to it) or public (published tenders).
  */
 import { get, getWithHeaders } from '../lib/api';
-import { PlatformClock } from '../lib/clock';
+import type { PlatformClock } from '../lib/clock';
 import type { Clarification, TenderDocument, TenderSection as SectionView, TenderSummary } from '../lib/tender';
 
 export type { Clarification, SectionView, TenderDocument, TenderSummary };
@@ -70,8 +70,6 @@ export interface OwnDecryption {
   outcome: string | null;
 }
 
-// the platform's clock, so a countdown is right even when this computer's is not (以平台时间为准)
-export { PlatformClock };
 
 export interface BidderData {
   open: TenderDetail[];

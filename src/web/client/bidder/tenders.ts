@@ -8,7 +8,8 @@ import { h } from '../lib/dom';
 import { action } from '../lib/layout';
 import { bytes, countdown, shanghai, yuan } from '../lib/format';
 import type { Session } from '../lib/session';
-import type { BidderData, PlatformClock, TenderDetail } from './model';
+import type { BidderData, TenderDetail } from './model';
+import type { PlatformClock } from '../lib/clock';
 
 /** A value for a POSIX shell, quoted: an organisation's name may hold spaces or quotes. */
 function shellQuote(s: string): string {

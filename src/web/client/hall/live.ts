@@ -5,15 +5,10 @@
  * no event handled twice.
  */
 import { currentSession } from '../lib/session';
-import type { LiveEvent } from './model';
+import { EVENT_TYPES, type LiveEvent } from './model';
 
 export type LinkState = 'connecting' | 'open' | 'reconnecting' | 'signed-out';
 
-const TYPES = [
-  'opening.begin', 'opening.transition', 'opening.sign-in', 'opening.key-received', 'opening.decrypted', 'opening.custodian-opened',
-  'opening.decryption-failed', 'opening.window-closed', 'opening.confirm', 'opening.objection', 'opening.objection-answer',
-  'opening.pause', 'opening.resume', 'opening.remedy-started', 'opening.remedy-failed',
-];
 
 export class LiveFeed {
   private source: EventSource | null = null;
@@ -54,7 +49,7 @@ export class LiveFeed {
       this.lastSeq = e.seq;
       this.onEvent(e);
     };
-    for (const type of TYPES) source.addEventListener(type, handle as EventListener);
+    for (const type of EVENT_TYPES) source.addEventListener(type, handle as EventListener);
     source.addEventListener('token-expired', () => this.restart());
   }
 

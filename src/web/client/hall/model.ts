@@ -93,41 +93,30 @@ export const CONFIRMATION_LABELS: Record<string, string> = {
   deemed: '逾期未确认，视为认可',
 };
 
+type Describe = (d: Record<string, unknown>, names: (orgId: unknown) => string) => string;
+
+/** How each live event of an opening reads in the hall's feed; the keys are the events the hall listens for. */
+const EVENTS: Record<string, Describe> = {
+  'opening.begin': () => '投标截止，开标开始：投标人签到 / the opening began: sign in',
+  'opening.transition': (d) => `进入阶段：${STATE_LABELS[String(d.to)] ?? String(d.to)}`,
+  'opening.sign-in': (d, names) => `${names(d.bidderOrgId)} 已签到 / signed in`,
+  'opening.key-received': () => '收到一份投标文件的解密密钥 / a content key was handed over',
+  'opening.decrypted': () => '一份投标文件已解密 / a bid was decrypted',
+  'opening.custodian-opened': () => '一份投标文件由密钥保管人开启 / a bid was opened by the custodians',
+  'opening.decryption-failed': (d) => `一份投标文件解密失败（${String(d.code ?? '')}） / a decryption failed`,
+  'opening.window-closed': () => '解密时限结束 / the decryption window closed',
+  'opening.confirm': (d) => `一位投标人${d.kind === 'disputed' ? '对唱标结果有异议' : '确认了唱标结果'} / a bidder ${d.kind === 'disputed' ? 'disputed' : 'confirmed'}`,
+  'opening.objection': (d) => `投标人提出异议：${String(d.text ?? '')}`,
+  'opening.objection-answer': (d) => `主持人答复异议：${String(d.answer ?? '')}`,
+  'opening.pause': () => '主持人暂停开标 / paused by the host',
+  'opening.resume': () => '主持人恢复开标，时限顺延 / resumed; windows extended',
+  'opening.remedy-started': () => '密钥保管人补救开启开始 / custodian remedy started',
+  'opening.remedy-failed': () => '密钥保管人补救开启失败 / custodian remedy failed',
+};
+
+export const EVENT_TYPES = Object.keys(EVENTS);
+
 /** One line of the hall's live feed; `names` turns organisation ids into names. */
 export function describeEvent(e: LiveEvent, names: (orgId: unknown) => string): string {
-  const d = e.data;
-  switch (e.type) {
-    case 'opening.begin':
-      return '投标截止，开标开始：投标人签到 / the opening began: sign in';
-    case 'opening.transition':
-      return `进入阶段：${STATE_LABELS[String(d.to)] ?? String(d.to)}`;
-    case 'opening.sign-in':
-      return `${names(d.bidderOrgId)} 已签到 / signed in`;
-    case 'opening.key-received':
-      return '收到一份投标文件的解密密钥 / a content key was handed over';
-    case 'opening.decrypted':
-      return '一份投标文件已解密 / a bid was decrypted';
-    case 'opening.custodian-opened':
-      return '一份投标文件由密钥保管人开启 / a bid was opened by the custodians';
-    case 'opening.decryption-failed':
-      return `一份投标文件解密失败（${String(d.code ?? '')}） / a decryption failed`;
-    case 'opening.window-closed':
-      return '解密时限结束 / the decryption window closed';
-    case 'opening.confirm':
-      return `一位投标人${d.kind === 'disputed' ? '对唱标结果有异议' : '确认了唱标结果'} / a bidder ${d.kind === 'disputed' ? 'disputed' : 'confirmed'}`;
-    case 'opening.objection':
-      return `投标人提出异议：${String(d.text ?? '')}`;
-    case 'opening.objection-answer':
-      return `主持人答复异议：${String(d.answer ?? '')}`;
-    case 'opening.pause':
-      return '主持人暂停开标 / paused by the host';
-    case 'opening.resume':
-      return '主持人恢复开标，时限顺延 / resumed; windows extended';
-    case 'opening.remedy-started':
-      return '密钥保管人补救开启开始 / custodian remedy started';
-    case 'opening.remedy-failed':
-      return '密钥保管人补救开启失败 / custodian remedy failed';
-    default:
-      return e.type;
-  }
+  return EVENTS[e.type]?.(e.data, names) ?? e.type;
 }

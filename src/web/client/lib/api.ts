@@ -27,19 +27,26 @@ async function failure(res: Response): Promise<ApiError> {
   } catch {
     /* not JSON: a proxy's page; the status says enough */
   }
-  const code = body.error?.code ?? `HTTP_${res.status}`;
-  const message = body.error?.message ?? (res.status >= 500 ? '服务器暂时无法处理，请稍后再试 (server error)' : `请求失败 (HTTP ${res.status})`);
+  // a proxy in front may refuse a large upload with a page of its own: still say what it means
+  const tooLarge = res.status === 413 && !body.error;
+  const code = body.error?.code ?? (tooLarge ? 'PAYLOAD_TOO_LARGE' : `HTTP_${res.status}`);
+  const message =
+    body.error?.message ??
+    (tooLarge ? '文件过大 (file too large)' : res.status >= 500 ? '服务器暂时无法处理，请稍后再试 (server error)' : `请求失败 (HTTP ${res.status})`);
   if (res.status === 401) clearSession();
   return new ApiError(res.status, code, message, body.error?.details);
 }
 
-async function send(method: string, path: string, body?: unknown): Promise<Response> {
+/** A request body: JSON, or a file's own bytes with its media type. */
+type Body = { json: unknown } | { file: Blob; contentType: string } | undefined;
+
+async function send(method: string, path: string, body?: Body): Promise<Response> {
   let res: Response;
   try {
     res = await fetch(API + path, {
       method,
-      headers: headers(body === undefined ? {} : { 'Content-Type': 'application/json' }),
-      body: body === undefined ? undefined : JSON.stringify(body),
+      headers: headers(!body ? {} : 'json' in body ? { 'Content-Type': 'application/json' } : { 'Content-Type': body.contentType }),
+      body: !body ? undefined : 'json' in body ? JSON.stringify(body.json) : body.file,
     });
   } catch {
     throw new ApiError(0, 'NETWORK', '网络连接中断，请检查网络后重试 (network unreachable)');
@@ -51,7 +58,15 @@ async function send(method: string, path: string, body?: unknown): Promise<Respo
 }
 
 export async function api<T = unknown>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T> {
-  const res = await send(method, path, body);
+  return answer<T>(await send(method, path, body === undefined ? undefined : { json: body }));
+}
+
+/** POSTs a file's own bytes (the documents route takes them as they are, not a multipart form). */
+export async function upload<T = unknown>(path: string, file: Blob, contentType: string): Promise<T> {
+  return answer<T>(await send('POST', path, { file, contentType }));
+}
+
+async function answer<T>(res: Response): Promise<T> {
   if (res.status === 204) return undefined as T;
   const type = res.headers.get('content-type') ?? '';
   return (type.includes('json') ? await res.json() : await res.text()) as T;

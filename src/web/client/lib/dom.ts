@@ -72,3 +72,11 @@ export function section(title: string, ...children: Child[]): HTMLElement {
   const id = `s-${Math.random().toString(36).slice(2, 10)}`;
   return h('section', { 'aria-labelledby': id, class: 'panel' }, h('h2', { id }, title), ...children);
 }
+
+/** A placeholder read out while a part of the page loads (a slow connection shows it for a while). */
+export function loading(what = '正在加载… / Loading…'): HTMLElement {
+  return h('p', { class: 'loading', role: 'status' }, what);
+}
+
+/** An id as the API gives them (a UUID): checked before it goes into a path or is looked up as one. */
+export const isUuid = (s: unknown): s is string => typeof s === 'string' && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);

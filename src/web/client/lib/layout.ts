@@ -78,15 +78,20 @@ export function notifyError(err: unknown): void {
  * Runs `run` once at a time for `busy` (a button or a form): its buttons disabled and it marked busy meanwhile,
  * success announced, a refusal shown — never thrown away silently.
  */
-async function runBusy(busy: HTMLElement, buttons: HTMLButtonElement[], run: () => Promise<unknown>, done?: string): Promise<void> {
+export async function runBusy(
+  busy: HTMLElement,
+  buttons: HTMLButtonElement[],
+  run: () => Promise<unknown>,
+  opts: { done?: string; onError?: (err: unknown) => void } = {},
+): Promise<void> {
   if (busy.getAttribute('aria-busy') === 'true') return;
   busy.setAttribute('aria-busy', 'true');
   buttons.forEach((b) => (b.disabled = true));
   try {
     await run();
-    if (done) notify(done, 'ok');
+    if (opts.done) notify(opts.done, 'ok');
   } catch (err) {
-    notifyError(err);
+    (opts.onError ?? notifyError)(err);
   } finally {
     busy.removeAttribute('aria-busy');
     buttons.forEach((b) => (b.disabled = false));
@@ -97,7 +102,7 @@ async function runBusy(busy: HTMLElement, buttons: HTMLButtonElement[], run: () 
 export function action(button: HTMLButtonElement, run: () => Promise<unknown>, done?: string): void {
   button.addEventListener('click', (ev) => {
     ev.preventDefault();
-    void runBusy(button, [button], run, done);
+    void runBusy(button, [button], run, { done });
   });
 }
 
@@ -113,6 +118,6 @@ export function mainArea(title: string): HTMLElement {
 export function onSubmit(form: HTMLFormElement, run: () => Promise<unknown>, done?: string): void {
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
-    void runBusy(form, [...form.querySelectorAll('button')], run, done);
+    void runBusy(form, [...form.querySelectorAll('button')], run, { done });
   });
 }

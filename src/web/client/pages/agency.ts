@@ -3,14 +3,12 @@
  * Tenderers and the trading centre land here too and see what the API lets them read. Views are addressed by
  * the location hash (#tender/<id>, #new), so Back and bookmarks work without the server knowing about them.
  */
-import { h } from '../lib/dom';
+import { h, isUuid } from '../lib/dom';
 import { mainArea, topBar } from '../lib/layout';
 import { requireSession, type Session } from '../lib/session';
 import { createTenderPanel } from '../agency/create';
 import { tenderListPanel } from '../agency/list';
 import { renderTender } from '../agency/tender';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function title(session: Session): string {
   return session.organisation.type === 'agency' ? '招标代理工作台 · Agency console' : '项目工作台 · Tenders';
@@ -20,7 +18,7 @@ function route(session: Session): void {
   const hash = location.hash.replace(/^#/, '');
   const tender = /^tender\/(.+)$/.exec(hash);
   document.title = `${title(session)} · ${document.body.dataset.platform ?? ''}`;
-  if (tender && UUID.test(tender[1])) {
+  if (tender && isUuid(tender[1])) {
     const main = mainArea('项目详情 · Tender');
     void renderTender(main, session, tender[1], () => route(session));
     return;

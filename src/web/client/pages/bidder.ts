@@ -2,10 +2,11 @@
  * 投标人工作台: the signed-in bidder's open tenders (and how to bid with bidtool), its own bids with their receipts,
  * and its deposits and refunds. Three parts on one page with a local menu, so a phone user can jump between them.
  */
-import { h, replace } from '../lib/dom';
+import { h, loading, replace } from '../lib/dom';
 import { mainArea, notifyError, topBar } from '../lib/layout';
 import { requireSession } from '../lib/session';
-import { loadAll, PlatformClock } from '../bidder/model';
+import { PlatformClock } from '../lib/clock';
+import { loadAll } from '../bidder/model';
 import { renderOpenTenders } from '../bidder/tenders';
 import { renderBids } from '../bidder/bids';
 import { renderDeposits } from '../bidder/deposits';
@@ -25,9 +26,6 @@ function part(id: string, title: string): { section: HTMLElement; body: HTMLElem
   return { section, body };
 }
 
-function loading(body: HTMLElement): void {
-  replace(body, h('p', { class: 'loading', role: 'status' }, '正在加载… / Loading…'));
-}
 
 if (session) {
   topBar(session);
@@ -61,7 +59,7 @@ if (session) {
     }
   };
 
-  parts.forEach((p) => loading(p.body));
+  parts.forEach((p) => replace(p.body, loading()));
   void load();
   setInterval(() => tick(), 1000);
 }

@@ -53,16 +53,8 @@ export interface Disposition {
   auditSeq: number;
 }
 
-export interface TenderSummary {
-  id: string;
-  code: string;
-  name: string;
-  status: string;
-  bidDeadline: string;
-}
-
-/** A placeholder read out while a part of the page loads (a slow connection shows it for a while). */
-export const loading = (what = '正在加载… / Loading…') => h('p', { class: 'loading', role: 'status' }, what);
+export type { TenderSummary } from '../lib/tender';
+export { isUuid, loading } from '../lib/dom';
 
 const names = new Map<string, Promise<string>>();
 
@@ -87,5 +79,3 @@ export function orgCell(id: string | null, known?: Record<string, { name: string
   if (!known?.[id]) void orgName(id).then((n) => (span.textContent = n));
   return span;
 }
-
-export const isUuid = (s: unknown): s is string => typeof s === 'string' && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
