@@ -52,6 +52,8 @@ export interface AlertPage extends AlertView {
   context: { scope: 'tender' | 'chain'; around: number; events: Array<StoredAuditEvent & { nearEvidenceSeq: number }> };
   /** Every organisation the page names (subject, actors of the events, who disposed), by id. */
   organisations: Record<string, { name: string; type: string }>;
+  /** The steps a disposition may take from the current status (what the console offers; dispose decides). */
+  nextStatuses: readonly AlertStatus[];
 }
 
 export type ExportedAlert = AlertView & { dispositions: Disposition[] };
@@ -154,6 +156,7 @@ export class AlertReviewService {
       evidenceNotShown: seqs.slice(MAX_EVIDENCE_EVENTS),
       context: { scope: alert.tenderId ? 'tender' : 'chain', around: n, events },
       organisations,
+      nextStatuses: TRANSITIONS[alert.status],
     };
   }
 

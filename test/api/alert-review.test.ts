@@ -190,6 +190,7 @@ describe('alerts: the regulators\' review — due times, filters, the alert\'s p
     assert.deepEqual(around.map((e) => e.seq), [...around.map((e) => e.seq)].sort((a, b) => a - b));
     assert.equal(page.organisations[regulator.orgId].type, 'regulator');
     assert.deepEqual(page.dispositions, []);
+    assert.deepEqual(page.nextStatuses, ['acknowledged'], 'an open alert is acknowledged first');
     // without a tender, the whole chain around it
     const lone = (await get(`/alerts/${info}?around=2`, custodianOperator).expect(200)).body;
     assert.equal(lone.tender, null);

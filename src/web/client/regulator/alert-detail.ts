@@ -10,7 +10,7 @@ import { shanghai } from '../lib/format';
 import { notify, notifyError, onSubmit } from '../lib/layout';
 import { severityBadge, statusBadge } from './alerts';
 import { eventsTable, fieldsTable } from './evidence';
-import { NEXT_STEPS, STEP_LABELS, lawText, statusText, type Status } from './labels';
+import { STEP_LABELS, lawText, statusText, type Status } from './labels';
 import { loading, type Alert, type AuditEvent, type Disposition } from './shared';
 
 interface AlertPage extends Alert {
@@ -21,6 +21,8 @@ interface AlertPage extends Alert {
   evidenceNotShown: number[];
   context: { scope: 'tender' | 'chain'; around: number; events: Array<AuditEvent & { nearEvidenceSeq: number }> };
   organisations: Record<string, { name: string; type: string }>;
+  /** the steps the API accepts from the current status; it still decides (a stale page's step is refused) */
+  nextStatuses: Status[];
 }
 
 const NOTE_MAX = 2000;
@@ -55,7 +57,7 @@ function history(a: AlertPage): HTMLElement {
 }
 
 function dispositionForm(a: AlertPage, reload: () => Promise<void>): HTMLElement {
-  const steps = NEXT_STEPS[a.status];
+  const steps = a.nextStatuses;
   if (steps.length === 0) return h('p', { class: 'muted' }, `该预警已处理完毕（${statusText(a.status)}），不能再处置。 / This alert is closed.`);
   const step = h('select', { name: 'status', required: true }, steps.map((s) => h('option', { value: s }, STEP_LABELS[s] ?? s)));
   const note = h('textarea', { name: 'note', required: true, maxlength: NOTE_MAX, rows: 4 });

@@ -15,18 +15,6 @@ export const STATUS_LABELS: Record<Status, string> = {
   dismissed: '已排除',
 };
 
-/**
- * The steps the API accepts from each status (src/monitoring/alerts.errors.ts TRANSITIONS): the form offers only
- * these, and the API still decides — a stale page's step is refused and the refusal shown.
- */
-export const NEXT_STEPS: Record<Status, Status[]> = {
-  open: ['acknowledged'],
-  acknowledged: ['investigating', 'dismissed'],
-  investigating: ['confirmed', 'dismissed'],
-  confirmed: [],
-  dismissed: [],
-};
-
 export const STEP_LABELS: Partial<Record<Status, string>> = {
   acknowledged: '签收 / Acknowledge',
   investigating: '立案调查 / Investigate',

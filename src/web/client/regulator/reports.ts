@@ -4,7 +4,8 @@
  */
 import { download, get } from '../lib/api';
 import { field, h, replace, section, table } from '../lib/dom';
-import { shanghai, yuan } from '../lib/format';
+import { shanghai, shanghaiDate, yuan } from '../lib/format';
+import { PlatformClock } from '../lib/clock';
 import { action, onSubmit } from '../lib/layout';
 import { loading } from './shared';
 
@@ -30,8 +31,9 @@ interface SlaReport {
 
 /** The platform's today in Beijing, YYYY-MM-DD, and the first of its month (the platform's clock governs, not this computer's). */
 async function beijingToday(): Promise<{ today: string; monthStart: string }> {
-  const now = await get<{ now: string }>('/time').then((r) => new Date(r.now), () => new Date());
-  const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit' }).format(now);
+  const clock = new PlatformClock();
+  await clock.sync();
+  const today = shanghaiDate(clock.date());
   return { today, monthStart: `${today.slice(0, 8)}01` };
 }
 
