@@ -11,6 +11,7 @@ import { notify, notifyError } from '../lib/layout';
 import { beijingInput, fenToYuanInput, toBeijingInput, yuanToFen } from './money';
 import { confirmAction, formError, InputError, submitWith, type TenderSection, type TenderSummary } from './ui';
 import { objectionsBlock } from './objections';
+import type { Reading } from '../hall/model';
 
 export interface AwardStatus {
   stage: 'awaiting-evaluation' | 'evaluated' | 'publicity' | 'publicity-ended' | 'awarded' | 'contracted';
@@ -21,14 +22,6 @@ export interface AwardStatus {
   objections: Array<{ id: string; text: string; raisedAt: string; answerDueAt: string; answer: string | null; answeredAt: string | null; late: boolean }>;
   award: { rank: number; reason: string | null; priceFen: number; issuedAt: string; contractDueBy: string } | null;
   contract: { signedAt: string; amountFen: number; late: boolean; recordedAt: string } | null;
-}
-
-interface Reading {
-  bidId: string;
-  sectionId: string;
-  bidder: string;
-  outcome: string | null;
-  totalPriceFen: number | null;
 }
 
 const STEPS: Array<[string, (s: AwardStatus) => boolean]> = [

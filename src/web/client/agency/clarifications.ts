@@ -8,16 +8,12 @@ import { shanghai } from '../lib/format';
 import { notify } from '../lib/layout';
 import { beijingInput } from './money';
 import { formError, InputError, submitWith } from './ui';
-import type { Clarification } from '../lib/tender';
+import { deadlineMoved, type Clarification } from '../lib/tender';
 
 export type { Clarification };
 
-function moved(c: Clarification): boolean {
-  return new Date(c.deadlineAfter).getTime() !== new Date(c.deadlineBefore).getTime();
-}
-
 export function deadlineChange(c: Clarification): HTMLElement {
-  return moved(c)
+  return deadlineMoved(c)
     ? h('span', { class: 'agency-moved' }, h('span', { class: 'badge warn' }, '截止顺延 / Postponed'), ' ', h('del', {}, shanghai(c.deadlineBefore)), ' → ', h('strong', {}, shanghai(c.deadlineAfter)))
     : h('span', { class: 'muted' }, '未变 / unchanged');
 }

@@ -2,7 +2,7 @@
  * What the bidder's pages read from the API, and the platform's clock. Every list here is the signed-in
  * organisation's own (the API scopes /bids and /deposits/mine to it) or public (published tenders).
  */
-import { get, getWithHeaders } from '../lib/api';
+import { get } from '../lib/api';
 import type { PlatformClock } from '../lib/clock';
 import type { Clarification, TenderDocument, TenderSection as SectionView, TenderSummary } from '../lib/tender';
 
@@ -93,13 +93,13 @@ async function detail(id: string): Promise<TenderDetail | null> {
 const PAGE_SIZE = 100;
 const MAX_PAGES = 20;
 
-/** Every published tender, page by page; the first answer also sets the platform clock. */
+/** Every published tender, page by page. */
 async function publishedTenders(): Promise<TenderSummary[]> {
   const all: TenderSummary[] = [];
   for (let page = 1; page <= MAX_PAGES; page++) {
-    const res = await getWithHeaders<{ items: TenderSummary[]; total: number }>(`/tenders?status=published&pageSize=${PAGE_SIZE}&page=${page}`);
-    all.push(...res.body.items);
-    if (all.length >= res.body.total || res.body.items.length < PAGE_SIZE) break;
+    const res = await get<{ items: TenderSummary[]; total: number }>(`/tenders?status=published&pageSize=${PAGE_SIZE}&page=${page}`);
+    all.push(...res.items);
+    if (all.length >= res.total || res.items.length < PAGE_SIZE) break;
   }
   return all;
 }

@@ -10,6 +10,7 @@ import { bytes, countdown, shanghai, yuan } from '../lib/format';
 import type { Session } from '../lib/session';
 import type { BidderData, TenderDetail } from './model';
 import type { PlatformClock } from '../lib/clock';
+import { deadlineMoved } from '../lib/tender';
 
 /** A value for a POSIX shell, quoted: an organisation's name may hold spaces or quotes. */
 function shellQuote(s: string): string {
@@ -38,7 +39,7 @@ function clarifications(t: TenderDetail): HTMLElement {
     'ol',
     { class: 'clarifications' },
     t.clarifications.map((c) => {
-      const moved = c.deadlineAfter !== c.deadlineBefore && Date.parse(c.deadlineAfter) !== Date.parse(c.deadlineBefore);
+      const moved = deadlineMoved(c);
       return h(
         'li',
         {},

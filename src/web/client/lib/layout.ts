@@ -2,7 +2,7 @@
 import { api, describeError, isSignedOut } from './api';
 import { h, replace, byId } from './dom';
 import { keepSessionAlive } from './renew';
-import { clearSession, loginUrl, type Session } from './session';
+import { clearSession, loginUrl, ORG_TYPE_LABELS, type Session } from './session';
 
 const NAV: Record<string, Array<[string, string]>> = {
   bidder: [['/bidder', '投标人工作台']],
@@ -10,14 +10,6 @@ const NAV: Record<string, Array<[string, string]>> = {
   tenderer: [['/agency', '项目工作台']],
   operator: [['/agency', '项目工作台']],
   regulator: [['/regulator', '行政监督']],
-};
-
-const ORG_TYPES: Record<string, string> = {
-  bidder: '投标人',
-  agency: '招标代理机构',
-  tenderer: '招标人',
-  operator: '交易中心',
-  regulator: '行政监督部门',
 };
 
 export function topBar(session: Session | null): void {
@@ -48,7 +40,7 @@ export function topBar(session: Session | null): void {
     h(
       'span',
       { class: 'who', 'data-testid': 'who' },
-      `${session.organisation.name}（${ORG_TYPES[session.organisation.type] ?? session.organisation.type}）· ${session.user.displayName ?? session.user.username}`,
+      `${session.organisation.name}（${ORG_TYPE_LABELS[session.organisation.type] ?? session.organisation.type}）· ${session.user.displayName ?? session.user.username}`,
     ),
     signOut,
   );

@@ -4,6 +4,15 @@
  */
 export type OrgType = 'operator' | 'agency' | 'tenderer' | 'bidder' | 'regulator';
 
+/** The kinds of organisation as people name them. */
+export const ORG_TYPE_LABELS: Record<string, string> = {
+  bidder: '投标人',
+  agency: '招标代理机构',
+  tenderer: '招标人',
+  operator: '交易中心',
+  regulator: '行政监督部门',
+};
+
 export interface Session {
   token: string;
   expiresAt: string;

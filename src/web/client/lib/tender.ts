@@ -44,3 +44,8 @@ export interface Clarification {
   deadlineBefore: string;
   deadlineAfter: string;
 }
+
+/** Whether a clarification postponed the bid deadline (the platform applies TLR 21; pages show old → new). */
+export function deadlineMoved(c: Pick<Clarification, 'deadlineBefore' | 'deadlineAfter'>): boolean {
+  return Date.parse(c.deadlineAfter) !== Date.parse(c.deadlineBefore);
+}

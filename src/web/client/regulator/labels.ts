@@ -105,13 +105,7 @@ export const ACTION_LABELS: Record<string, string> = {
 
 export const actionText = (a: string) => (ACTION_LABELS[a] ? `${ACTION_LABELS[a]}（${a}）` : a);
 
-export const ORG_TYPE_LABELS: Record<string, string> = {
-  bidder: '投标人',
-  agency: '招标代理',
-  tenderer: '招标人',
-  operator: '交易中心',
-  regulator: '行政监督部门',
-};
+export { ORG_TYPE_LABELS } from '../lib/session';
 
 /** Evidence field names as words (unknown ones show as the API names them). */
 export const FIELD_LABELS: Record<string, string> = {
