@@ -9,7 +9,7 @@ import type { Db, Runner } from '../db';
 import type { Clock } from '../shared/clock';
 import { requireActor, seesEverything, type ActionContext, type Actor } from '../shared/access';
 import { NotFound } from '../shared/errors';
-import { depositCapFen, formatYuan } from '../shared/money';
+import { depositCapFen } from '../shared/money';
 import { formatShanghai } from '../shared/time';
 import type { BlobStore } from '../shared/blobs';
 import { enqueueInTrx } from '../shared/queue/outbox.repository';
@@ -40,13 +40,15 @@ import {
   tendersRepository as repo,
   type Clarification,
   type DecryptionFailurePolicy,
-  type Section,
   type Tender,
   type TenderDocument,
   type TenderStatus,
 } from './tenders.repository';
 import { SEAL_JOB } from './tenders.jobs';
 import { canSeeTender } from './tender-access';
+import { detailOf, summarise, type TenderDetail, type TenderSummary } from './tenders.views';
+
+export type { SectionView, TenderDetail, TenderSummary } from './tenders.views';
 import type { CustodyService } from '../custody/custody.service';
 import { custodyRepository } from '../custody/custody.repository';
 import { CustodianCertificateMissing } from '../custody/custody.errors';
@@ -475,76 +477,6 @@ export class TenderService {
       repo.listClarifications(this.db, id),
       repo.listCustodians(this.db, id),
     ]);
-    return {
-      ...summarise(t, sections),
-      description: t.description,
-      documents: documents.map(({ blobKey: _blobKey, ...d }) => d),
-      clarifications,
-      custodianOrgIds: custodians,
-      custodianThreshold: t.custodianThreshold,
-      decryptionWindowMinutes: t.decryptionWindowMinutes,
-      decryptionFailurePolicy: t.decryptionFailurePolicy,
-      originalDeadline: t.originalDeadline,
-      terminationReason: t.terminationReason,
-    };
+    return detailOf(t, sections, documents, clarifications, custodians);
   }
 }
-
-export interface SectionView extends Omit<Section, 'tenderId'> {
-  estimatedPriceYuan: string;
-  depositYuan: string;
-}
-
-export interface TenderSummary {
-  id: string;
-  code: string;
-  name: string;
-  type: TenderType;
-  status: TenderStatus;
-  tendererOrgId: string;
-  agencyOrgId: string;
-  region: string | null;
-  bidDeadline: Date;
-  /** The opening time is the bid deadline (TL 34), shown in Asia/Shanghai. */
-  bidDeadlineLocal: string;
-  documentsIssuedAt: Date | null;
-  publishedAt: Date | null;
-  sealedAt: Date | null;
-  sections: SectionView[];
-}
-
-export interface TenderDetail extends TenderSummary {
-  description: string;
-  documents: Array<Omit<TenderDocument, 'blobKey'>>;
-  clarifications: Clarification[];
-  custodianOrgIds: string[];
-  custodianThreshold: number;
-  decryptionWindowMinutes: number;
-  decryptionFailurePolicy: DecryptionFailurePolicy;
-  originalDeadline: Date;
-  terminationReason: string | null;
-}
-
-function summarise(t: Tender, sections: Section[]): TenderSummary {
-  return {
-    id: t.id,
-    code: t.code,
-    name: t.name,
-    type: t.type,
-    status: t.status,
-    tendererOrgId: t.tendererOrgId,
-    agencyOrgId: t.agencyOrgId,
-    region: t.region,
-    bidDeadline: t.bidDeadline,
-    bidDeadlineLocal: formatShanghai(t.bidDeadline),
-    documentsIssuedAt: t.documentsIssuedAt,
-    publishedAt: t.publishedAt,
-    sealedAt: t.sealedAt,
-    sections: sections.map(({ tenderId: _t, ...s }) => ({
-      ...s,
-      estimatedPriceYuan: formatYuan(s.estimatedPriceFen),
-      depositYuan: formatYuan(s.depositFen),
-    })),
-  };
-}
-
