@@ -80,6 +80,10 @@ export const configKeys = {
     bool.default(true),
     'Run the outbox dispatcher and job workers inside the API process. Set false when separate `npm run worker` processes do it.',
   ),
+  JOB_CONCURRENCY: key(
+    int(1, 256).default(4),
+    'Jobs each worker process (or an API running jobs) runs at once per queue. Jobs mostly wait on PostgreSQL and the bank: keep it within DATABASE_POOL_MAX.',
+  ),
   TRUST_PROXY: key(bool.default(false), 'Trust X-Forwarded-For (behind a reverse proxy) for client addresses.'),
   BID_MAX_BYTES: key(int(1024, 64 * 1024 ** 3).default(4 * 1024 ** 3), 'Largest sealed bid (envelope) accepted, in bytes.'),
   MAX_JSON_BYTES: key(int(1024, 1_073_741_824).default(1_048_576), 'Largest JSON request body.'),
@@ -177,6 +181,7 @@ export interface Config {
   clock: RawConfig['CLOCK'];
   outbox: { pollMs: number; sweepSeconds: number };
   runJobsInApi: boolean;
+  jobConcurrency: number;
   trustProxy: boolean;
   maxJsonBytes: number;
   bidMaxBytes: number;
@@ -232,6 +237,7 @@ export function loadConfig(overrides: Partial<Record<keyof Keys, string>> = {}):
     clock: r.CLOCK,
     outbox: { pollMs: r.OUTBOX_POLL_MS, sweepSeconds: r.OUTBOX_SWEEP_SECONDS },
     runJobsInApi: r.RUN_JOBS_IN_API,
+    jobConcurrency: r.JOB_CONCURRENCY,
     trustProxy: r.TRUST_PROXY,
     maxJsonBytes: r.MAX_JSON_BYTES,
     bidMaxBytes: r.BID_MAX_BYTES,

@@ -202,7 +202,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
       await reconciliation.schedule(); // the nightly statement check, once whatever the number of instances
       await scheduleRules(); // the monitoring scan and the nightly rules, likewise
       await checkpoints.schedule(); // the audit chain's signed checkpoints, likewise
-      await queue.startWorkers();
+      await queue.startWorkers(config.jobConcurrency);
       dispatcher.start();
     },
     async close() {
