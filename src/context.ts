@@ -8,6 +8,7 @@ import { ControllableClock, SystemClock, type Clock } from './shared/clock';
 import { createLogger, type Logger } from './shared/logger';
 import { createBlobStore, type BlobStore } from './shared/blobs';
 import { createEventBus, type EventBus } from './shared/events';
+import { startClockSync, type ClockSync } from './shared/clock-sync';
 import { createJobQueue, JobRegistry, OutboxDispatcher, type JobQueue } from './shared/queue';
 import { AuditService } from './monitoring/audit.service';
 import { loadPlatformKeys, type PlatformKeys } from './identity/platform-keys';
@@ -86,6 +87,8 @@ export interface AppContext {
   logger: Logger;
   blobs: BlobStore;
   events: EventBus;
+  /** CLOCK=controllable: shares moves of platform time with the deployment's other processes. */
+  clockSync?: ClockSync;
   registry: JobRegistry;
   queue: JobQueue;
   dispatcher: OutboxDispatcher;
@@ -115,6 +118,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
 
   const blobs = createBlobStore(config);
   const events = createEventBus(config, logger);
+  const clockSync = config.clock === 'controllable' && clock instanceof ControllableClock ? await startClockSync(config, clock, events, logger) : undefined;
   const registry = new JobRegistry();
   const queue = createJobQueue(config, { db, clock, registry, logger });
   const dispatcher = new OutboxDispatcher({
@@ -191,6 +195,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     logger,
     blobs,
     events,
+    clockSync,
     registry,
     queue,
     dispatcher,
@@ -210,6 +215,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
       await queue.close();
       await opener.close();
       await live.close();
+      await clockSync?.close();
       await events.close();
       await db.destroy();
     },

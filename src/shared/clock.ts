@@ -16,6 +16,12 @@ export class SystemClock implements Clock {
  * A clock that runs with real time from an offset that tests (or a demo operator) can move.
  * `freeze()` stops it, so a test asserts exact instants.
  */
+/** A ControllableClock's state: running from an offset to real time, or frozen at an instant (epoch ms). */
+export interface ClockSetting {
+  offsetMs: number;
+  frozenAt: number | null;
+}
+
 export class ControllableClock implements Clock {
   private offsetMs = 0;
   private frozenAt: number | null = null;
@@ -42,6 +48,18 @@ export class ControllableClock implements Clock {
 
   freeze(at: Date = this.now()): void {
     this.frozenAt = at.getTime();
+    this.emit();
+  }
+
+  /** The clock's whole state, so the deployment's other processes can take the same platform time (clock-sync.ts). */
+  setting(): ClockSetting {
+    return { offsetMs: this.offsetMs, frozenAt: this.frozenAt };
+  }
+
+  /** Takes a state read from `setting()` (here or in another process); listeners see the move like any other. */
+  apply(setting: ClockSetting): void {
+    this.offsetMs = setting.offsetMs;
+    this.frozenAt = setting.frozenAt;
     this.emit();
   }
 
