@@ -44,6 +44,23 @@ export const configKeys = {
   ),
   REDIS_PREFIX: key(z.string().regex(/^[A-Za-z0-9:_-]+$/).default('gz'), 'Prefix for every Redis key and channel.'),
   BLOB_DIR: key(z.string().optional(), 'Directory of the local blob store. Default: DATA_DIR/blobs.'),
+  BLOB_STORE: key(
+    z.enum(['local', 's3']).default('local'),
+    'Where blobs (sealed bids, upload chunks, documents) are kept: local (BLOB_DIR) or s3 (an S3-compatible bucket, S3_*). Several API instances must share the store — s3, or one BLOB_DIR mounted by all — since each chunk of a resumable upload is a blob that any instance may need next (with s3, uploads use no local disk).',
+  ),
+  S3_ENDPOINT: key(z.string().url().optional(), 'S3-compatible service URL (MinIO, Ceph, OSS, COS, …). Unset: AWS S3 in S3_REGION.'),
+  S3_REGION: key(z.string().regex(/^[a-z0-9-]+$/).default('us-east-1'), 'S3 region (signing region for other services).'),
+  S3_BUCKET: key(
+    z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'expected an S3 bucket name').optional(),
+    'The bucket (required with BLOB_STORE=s3). Give it a lifecycle rule aborting incomplete multipart uploads after a day: a process that dies mid-upload cannot abort its own.',
+  ),
+  S3_ACCESS_KEY_ID: key(z.string().optional(), 'S3 access key id. With S3_SECRET_ACCESS_KEY, or neither: then the SDK\'s default chain (AWS_* environment, instance or task role).'),
+  S3_SECRET_ACCESS_KEY: key(z.string().optional(), 'S3 secret access key (secret: never logged).'),
+  S3_FORCE_PATH_STYLE: key(bool.default(false), 'Address the bucket in the path (host/bucket/key), as MinIO and most S3-compatible services need.'),
+  S3_KEY_PREFIX: key(
+    z.string().regex(/^([a-z0-9][a-z0-9_.-]*\/)+$/, 'expected segments each ending with "/", e.g. gz/').optional(),
+    'Prefix of every object key, e.g. gz/ to share a bucket. Unset: none.',
+  ),
   LOG_LEVEL: key(
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     'pino log level.',
@@ -170,6 +187,8 @@ export interface Config {
   database: { url?: string; poolMax: number; embeddedDir: string };
   redis: { url?: string; prefix: string };
   blobDir: string;
+  blobStore: RawConfig['BLOB_STORE'];
+  s3: { endpoint?: string; region: string; bucket?: string; accessKeyId?: string; secretAccessKey?: string; forcePathStyle: boolean; keyPrefix: string };
   logLevel: RawConfig['LOG_LEVEL'];
   platformKeyPassphrase: string;
   platformName: string;
@@ -217,6 +236,10 @@ export function loadConfig(overrides: Partial<Record<keyof Keys, string>> = {}):
   if (r.NODE_ENV === 'production' && r.BANK_NOTIFY_SECRET === configKeys.BANK_NOTIFY_SECRET.schema.parse(undefined)) {
     throw new ConfigError('BANK_NOTIFY_SECRET must be set in production.');
   }
+  if (r.BLOB_STORE === 's3' && !r.S3_BUCKET) throw new ConfigError('S3_BUCKET must be set with BLOB_STORE=s3.');
+  if (!r.S3_ACCESS_KEY_ID !== !r.S3_SECRET_ACCESS_KEY) {
+    throw new ConfigError('S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY are set together, or neither.');
+  }
   const dataDir = path.resolve(r.DATA_DIR);
   return {
     env: r.NODE_ENV,
@@ -226,6 +249,16 @@ export function loadConfig(overrides: Partial<Record<keyof Keys, string>> = {}):
     database: { url: r.DATABASE_URL, poolMax: r.DATABASE_POOL_MAX, embeddedDir: path.join(dataDir, 'pglite') },
     redis: { url: r.REDIS_URL, prefix: r.REDIS_PREFIX },
     blobDir: path.resolve(r.BLOB_DIR ?? path.join(dataDir, 'blobs')),
+    blobStore: r.BLOB_STORE,
+    s3: {
+      endpoint: r.S3_ENDPOINT,
+      region: r.S3_REGION,
+      bucket: r.S3_BUCKET,
+      accessKeyId: r.S3_ACCESS_KEY_ID,
+      secretAccessKey: r.S3_SECRET_ACCESS_KEY,
+      forcePathStyle: r.S3_FORCE_PATH_STYLE,
+      keyPrefix: r.S3_KEY_PREFIX ?? '',
+    },
     logLevel: r.LOG_LEVEL,
     platformKeyPassphrase: r.PLATFORM_KEY_PASSPHRASE,
     platformName: r.PLATFORM_NAME,

@@ -12,6 +12,7 @@
  */
 import type { Config } from '../../config';
 import { LocalBlobStore } from './local-blob-store';
+import { S3BlobStore } from './s3-blob-store';
 
 export interface PutResult {
   key: string;
@@ -30,7 +31,14 @@ export interface BlobStore {
   ping(): Promise<'ok' | string>;
 }
 
-export function createBlobStore(config: Pick<Config, 'blobDir'>): BlobStore {
+/** BLOB_STORE picks: the local directory (the default, and what a config without blobStore means) or the S3 bucket. */
+export function createBlobStore(config: Pick<Config, 'blobDir'> & Partial<Pick<Config, 'blobStore' | 's3'>>): BlobStore {
+  if (config.blobStore === 's3') {
+    const s3 = config.s3;
+    // loadConfig refuses BLOB_STORE=s3 without a bucket; this guards a config built by hand
+    if (!s3?.bucket) throw new Error('BLOB_STORE=s3 needs S3_BUCKET');
+    return new S3BlobStore({ ...s3, bucket: s3.bucket });
+  }
   return new LocalBlobStore(config.blobDir);
 }
 
