@@ -13,6 +13,11 @@ import { API_BASE, RouteTable } from './shared/http/route';
 import { authenticate, requestContext, actionContextOf } from './shared/http/request-context';
 import { errorHandler, notFoundHandler } from './shared/http/error-handler';
 import { buildOpenApi } from './shared/http/openapi';
+import { securityHeaders } from './shared/http/security-headers';
+import { csrfGuard } from './shared/http/csrf';
+import { refuseNulCharacters } from './shared/http/input-guards';
+import { rateLimit } from './shared/http/rate-limit';
+import { createRateLimitStore } from './shared/http/rate-limit-store';
 import { identityRoutes } from './identity/identity.routes';
 import { tenderRoutes } from './tenders/tenders.routes';
 import { auditRoutes } from './monitoring/audit.routes';
@@ -40,7 +45,7 @@ export function buildRouteTable(ctx: AppContext): RouteTable {
   alertRoutes(routes, { alerts: services.alerts, review: services.alertReview, report: services.alertReport });
   ruleRoutes(routes, { engine: services.monitoring });
   custodyRoutes(routes, services.custody);
-  bidRoutes(routes, { uploads: services.uploads, bids: services.bids });
+  bidRoutes(routes, { uploads: services.uploads, bids: services.bids, uploadIdleMs: ctx.config.uploadIdleSeconds * 1000 });
   liveRoutes(routes, { live: services.live, auth: services.auth });
   openingRoutes(routes, { opening: services.opening, readout: services.openingReadout });
   awardRoutes(routes, services.award);
@@ -111,6 +116,8 @@ export function buildApp(ctx: AppContext): Express {
   const metrics = createMetrics();
 
   app.use(requestContext);
+  app.use(securityHeaders());
+  app.use(csrfGuard({ publicOrigin: ctx.config.publicOrigin }));
   app.use(
     pinoHttp({
       logger: ctx.logger,
@@ -143,7 +150,16 @@ export function buildApp(ctx: AppContext): Express {
       },
     }),
   );
+  api.use(refuseNulCharacters);
   api.use(authenticate((token) => ctx.services.auth.verifyToken(token), () => ctx.clock.now()));
+  // the counters (Redis, shared by every instance) close with the context
+  const limiter = createRateLimitStore(ctx.config.redis);
+  const closeContext = ctx.close.bind(ctx);
+  ctx.close = async () => {
+    await limiter.close();
+    await closeContext();
+  };
+  api.use(rateLimit(limiter, ctx.config.rateLimits, ctx.logger));
   api.get('/openapi.json', (_req, res) => {
     res.json(openapi);
   });

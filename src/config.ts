@@ -104,6 +104,18 @@ export const configKeys = {
   TRUST_PROXY: key(bool.default(false), 'Trust X-Forwarded-For (behind a reverse proxy) for client addresses.'),
   BID_MAX_BYTES: key(int(1024, 64 * 1024 ** 3).default(4 * 1024 ** 3), 'Largest sealed bid (envelope) accepted, in bytes.'),
   MAX_JSON_BYTES: key(int(1024, 1_073_741_824).default(1_048_576), 'Largest JSON request body.'),
+  PUBLIC_ORIGIN: key(
+    z.string().url().optional(),
+    'The platform\'s address as browsers see it (e.g. https://ggzy.example.gov.cn), when a proxy changes the Host header. A state-changing request from any other Origin is refused (CSRF_REJECTED). Unset: the request\'s own Host.',
+  ),
+  RATE_LIMIT_WINDOW_SECONDS: key(int(1, 3600).default(60), 'Length of a rate-limit window (wall time of the server, not platform time).'),
+  LOGIN_LIMIT_PER_ADDRESS: key(
+    int(1, 100_000_000).default(600),
+    'Login requests (challenge, certificate and password login) per window from one client address. Loose: on a deadline morning many bidders share one NAT address.',
+  ),
+  LOGIN_LIMIT_PER_ACCOUNT: key(int(1, 100_000_000).default(10), 'Login attempts per window naming one account (user name or certificate). Tight: what a guesser must reuse.'),
+  UPLOAD_LIMIT_PER_BIDDER: key(int(1, 100_000_000).default(120), 'Bid upload requests (starting a session and each PATCH) per window from one bidder organisation.'),
+  UPLOAD_IDLE_SECONDS: key(int(1, 3600).default(60), 'A bid upload request that sends no byte for this long is cut off (408); it resumes from its stored offset.'),
   BANK_URL: key(
     z.string().url().optional(),
     'The bank gateway (银企直连; `npm run bank:sim` locally). Unset: deposit accounts are refused and refunds wait for a bank.',
@@ -203,6 +215,9 @@ export interface Config {
   jobConcurrency: number;
   trustProxy: boolean;
   maxJsonBytes: number;
+  publicOrigin?: string;
+  rateLimits: { windowSeconds: number; loginPerAddress: number; loginPerAccount: number; uploadPerBidder: number };
+  uploadIdleSeconds: number;
   bidMaxBytes: number;
   bank: { url?: string; timeoutMs: number; notifySecret: string; interestRateBp: number };
   alerts: { dueWorkingDays: AlertDueWorkingDays };
@@ -273,6 +288,14 @@ export function loadConfig(overrides: Partial<Record<keyof Keys, string>> = {}):
     jobConcurrency: r.JOB_CONCURRENCY,
     trustProxy: r.TRUST_PROXY,
     maxJsonBytes: r.MAX_JSON_BYTES,
+    publicOrigin: r.PUBLIC_ORIGIN,
+    rateLimits: {
+      windowSeconds: r.RATE_LIMIT_WINDOW_SECONDS,
+      loginPerAddress: r.LOGIN_LIMIT_PER_ADDRESS,
+      loginPerAccount: r.LOGIN_LIMIT_PER_ACCOUNT,
+      uploadPerBidder: r.UPLOAD_LIMIT_PER_BIDDER,
+    },
+    uploadIdleSeconds: r.UPLOAD_IDLE_SECONDS,
     bidMaxBytes: r.BID_MAX_BYTES,
     bank: { url: r.BANK_URL, timeoutMs: r.BANK_TIMEOUT_MS, notifySecret: r.BANK_NOTIFY_SECRET, interestRateBp: r.DEPOSIT_INTEREST_RATE_BP },
     alerts: { dueWorkingDays: parseAlertDueWorkingDays(r.ALERT_DUE_WORKING_DAYS) as AlertDueWorkingDays },

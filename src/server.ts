@@ -2,6 +2,7 @@
 import { loadConfig } from './config';
 import { createContext } from './context';
 import { buildApp } from './app';
+import { applyServerLimits } from './shared/http/server-limits';
 import { exitOnStartFailure, stopOnSignals } from './shared/shutdown';
 
 async function main() {
@@ -18,8 +19,8 @@ async function main() {
       `平台已启动 platform listening on http://${config.host}:${port}`,
     );
   });
-  server.requestTimeout = 0; // large uploads stream for as long as they need; deadlines are judged by the clock
-  server.headersTimeout = 60_000;
+  // no request timeout (long uploads), a short one for headers (slow-loris): see server-limits
+  applyServerLimits(server);
 
   stopOnSignals(ctx.logger, async () => {
     server.close();

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { RouteTable } from '../shared/http/route';
 import { UnsupportedMediaType, ValidationFailed } from '../shared/errors';
+import { idleGuardedBody } from '../shared/http/idle-timeout';
 import type { BidUploadService } from './bid-upload.service';
 import type { BidService } from './bids.service';
 
@@ -15,7 +16,8 @@ const BidParams = z.object({ bidId: z.uuid() });
 const ListQuery = z.object({ tenderId: z.uuid().optional() });
 const TenderParams = z.object({ tenderId: z.uuid() });
 
-export function bidRoutes(routes: RouteTable, svc: { uploads: BidUploadService; bids: BidService }): void {
+/** `uploadIdleMs`: a PATCH that sends no byte for this long is cut off (it stays resumable at its stored offset). */
+export function bidRoutes(routes: RouteTable, svc: { uploads: BidUploadService; bids: BidService; uploadIdleMs: number }): void {
   const tag = 'bids';
   routes.add({
     method: 'post', path: '/tenders/:tenderId/sections/:sectionId/bid-uploads', tag, access: ['bidder'], params: StartParams, body: StartBody,
@@ -27,14 +29,14 @@ export function bidRoutes(routes: RouteTable, svc: { uploads: BidUploadService; 
     method: 'patch', path: '/bid-uploads/:uploadId', tag, access: ['bidder'], params: UploadParams,
     rawBody: { description: 'bytes from Upload-Offset on; the request completing the envelope answers with the receipt' },
     summary: '上传（可断点续传）；最后一个字节到达时生成回执 (send bytes, resumable; the last byte yields the receipt)',
-    handler: ({ ctx, params, req }) => {
+    handler: ({ ctx, params, req, res }) => {
       if (!req.is('application/offset+octet-stream')) throw UnsupportedMediaType({}, { expected: 'application/offset+octet-stream' });
       const offset = Number(req.get('upload-offset'));
       if (!Number.isSafeInteger(offset) || offset < 0) {
         throw ValidationFailed({ issues: [{ path: 'headers.upload-offset', message: '须为非负整数 (a non-negative integer)' }] });
       }
       const length = req.get('content-length');
-      return svc.uploads.append(ctx, params.uploadId, offset, req, length === undefined ? null : Number(length));
+      return svc.uploads.append(ctx, params.uploadId, offset, idleGuardedBody(req, res, svc.uploadIdleMs), length === undefined ? null : Number(length));
     },
     status: 200,
   });

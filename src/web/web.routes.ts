@@ -1,8 +1,9 @@
 /**
  * The web pages, served by the same express app as the API: HTML shells, their scripts and one stylesheet.
  * The pages speak to the API with a bearer token kept in the tab's sessionStorage, never in a cookie, so a
- * request another site makes the browser send carries no credential (no CSRF surface); the headers below keep
- * the pages from being framed, sniffed or made to run anyone else's script.
+ * request another site makes the browser send carries no credential (no CSRF surface). The headers that keep the
+ * pages from being framed, sniffed or made to run anyone else's script are set for every answer by
+ * shared/http/security-headers (helmet), and cross-site state changes are refused by shared/http/csrf.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -14,31 +15,9 @@ import { ScriptBundles } from './bundle';
 const STYLESHEET = path.join(path.dirname(fileURLToPath(import.meta.url)), 'client', 'app.css');
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-const CONTENT_SECURITY_POLICY = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data: blob:",
-  "connect-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-].join('; ');
-
-function pageHeaders(_req: Request, res: Response, next: NextFunction): void {
-  res.setHeader('Content-Security-Policy', CONTENT_SECURITY_POLICY);
-  res.setHeader('X-Content-Type-Options', 'nosniff');
-  res.setHeader('X-Frame-Options', 'DENY');
-  // the hall's live feed carries its token in the query (EventSource): never send a page's address elsewhere
-  res.setHeader('Referrer-Policy', 'no-referrer');
-  next();
-}
-
 export function webRoutes(opts: { platformName: string }): Router {
   const router = express.Router();
   const bundles = new ScriptBundles();
-  router.use(pageHeaders);
 
   const page = (name: PageName, data: (req: Request) => Record<string, string> | null = () => ({})) =>
     (req: Request, res: Response, next: NextFunction) => {

@@ -24,7 +24,11 @@ export const runId = shared.runId;
 
 let baseConfig: Config | undefined;
 export function testBaseConfig(): Config {
-  baseConfig ??= loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', CLOCK: 'controllable', RUN_JOBS_IN_API: 'false' });
+  baseConfig ??= loadConfig({
+    NODE_ENV: 'test', LOG_LEVEL: 'silent', CLOCK: 'controllable', RUN_JOBS_IN_API: 'false',
+    // the suites log in and upload many times from 127.0.0.1 as one operator: test/hostile sets small limits itself
+    LOGIN_LIMIT_PER_ADDRESS: '100000000', LOGIN_LIMIT_PER_ACCOUNT: '100000000', UPLOAD_LIMIT_PER_BIDDER: '100000000',
+  });
   return baseConfig;
 }
 

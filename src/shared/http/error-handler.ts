@@ -1,13 +1,24 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from '../logger';
-import { AppError, InternalError, MalformedJson, PayloadTooLarge, RouteNotFound } from '../errors';
+import { AppError, createError, InternalError, MalformedJson, PayloadTooLarge, RouteNotFound, UnsupportedMediaType } from '../errors';
+
+/** A request the HTTP layer itself could not read (a malformed path escape, an aborted body, …): never a 500. */
+export const BadRequest = createError('BAD_REQUEST', 400, '请求无法解析 (malformed request)');
 
 /** Errors raised by express's body parser carry a `type`; translate them into the platform's codes. */
 function fromBodyParser(err: unknown): AppError | null {
   const type = typeof err === 'object' && err !== null ? (err as { type?: string }).type : undefined;
   if (type === 'entity.parse.failed') return MalformedJson();
   if (type === 'entity.too.large') return PayloadTooLarge();
-  if (type === 'encoding.unsupported' || type === 'charset.unsupported') return MalformedJson({}, { reason: type });
+  if (type === 'encoding.unsupported' || type === 'charset.unsupported') return UnsupportedMediaType({}, { reason: type });
+  // anything else express or its body parser refused as the client's fault (http-errors: 4xx, status on the error)
+  const status = typeof err === 'object' && err !== null ? (err as { status?: unknown }).status : undefined;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    const extra = type ? { reason: type } : {};
+    if (status === 413) return PayloadTooLarge({}, extra);
+    if (status === 415) return UnsupportedMediaType({}, extra);
+    return BadRequest({}, extra);
+  }
   return null;
 }
 
