@@ -103,7 +103,7 @@ async function health(ctx: AppContext) {
     db: { status: db, kind: ctx.config.database.url ? 'postgresql' : 'pglite (embedded)' },
     queue: { status: queue, kind: ctx.config.redis.url ? 'bullmq (redis)' : 'in-process' },
     events: { status: events, kind: ctx.config.redis.url ? 'redis pub/sub' : 'in-process' },
-    storage: { status: storage, kind: 'local directory' },
+    storage: { status: storage, kind: ctx.config.blobStore === 's3' ? 's3 (object storage)' : 'local directory' },
   };
   const ok = Object.values(checks).every((c) => c.status === 'ok');
   return { ok, body: { status: ok ? 'ok' : 'degraded', version: VERSION, time: ctx.clock.now().toISOString(), checks } };
