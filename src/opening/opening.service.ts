@@ -212,6 +212,9 @@ export class OpeningService {
       const opened = await this.opener.open(bid, contentKey, { creditCode: bidder.creditCode });
       if (!opened.ok) return await this.failDecryption(ctx, bid, opened.code);
       await this.steps.tx(bid.tenderId, async (trx) => {
+        // a second run of this job (re-added by the sweeper after Redis lost it while this one ran) may have got here
+        // first: only the run that still finds the key waiting records the decryption
+        if ((await repo.findDecryption(trx, bid.id, true))?.status !== 'key-received') return;
         await repo.markDecrypted(trx, bid.id, this.clock.now(), opened.plaintextBlobKey, opened.manifest);
         await this.audit.append(trx, ctx, {
           action: 'opening.decrypted',
@@ -233,6 +236,7 @@ export class OpeningService {
 
   private async failDecryption(ctx: ActionContext, bid: Bid, code: string): Promise<void> {
     await this.steps.tx(bid.tenderId, async (trx) => {
+      if ((await repo.findDecryption(trx, bid.id, true))?.status !== 'key-received') return;
       await repo.markFailed(trx, bid.id, code);
       await this.steps.note(trx, ctx, bid.tenderId, 'opening.decryption-failed', { code }, 'bid', bid.id);
     });
