@@ -3,9 +3,10 @@
  * workers sharing one store.
  *
  * A put streams the body through a ByteMeter (SHA-256, size, maxBytes) into a multipart Upload: parts of PART_SIZE,
- * QUEUE_SIZE of them in flight at once, so one put holds at most about (QUEUE_SIZE + 1) × PART_SIZE = 24 MiB of the
- * body in memory (the parts being sent plus the one being filled), whatever the blob's size; a body that fits in one
- * part is sent with a single PutObject. A body over maxBytes, a source that fails or a refused part aborts the
+ * QUEUE_SIZE of them in flight at once, so one put holds about (QUEUE_SIZE + 1) × PART_SIZE = 24 MiB of the body in
+ * memory (the parts being sent plus the one being filled; briefly up to one part more while a part's chunks are
+ * joined), whatever the blob's size; a body that fits in one part is sent with a single PutObject. The service's
+ * key needs PutObject, GetObject, DeleteObject and AbortMultipartUpload on the prefix, and ListBucket (HeadBucket). A body over maxBytes, a source that fails or a refused part aborts the
  * upload (AbortMultipartUpload): no object is made, and an existing object under the key is left as it was, since S3
  * replaces an object only when an upload completes. If the process dies mid-upload the abort never happens: the
  * bucket needs a lifecycle rule that aborts incomplete multipart uploads (e.g. after one day) so their parts go.
