@@ -6,11 +6,12 @@
  * length and head), except for the security audit records the platform writes on purpose (e.g. a refused login).
  */
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import fc from 'fast-check';
 import type { Response } from 'supertest';
 import type { Config } from '../../../src/config';
 import { createTestApp, type TestApp } from '../../support/app';
-import { bearer, createCustodianMembers, createMember, operatorToken, sealBid, tenderBody, uploadDocument, type Member } from '../../support/factories';
+import { bearer, createCustodianMembers, createMember, operatorToken, sealBid, submitBid, tenderBody, uploadDocument, type Member } from '../../support/factories';
 
 /** Seeded, so a failure names a seed and reproduces; few runs, so each file stays within seconds. */
 export const FC = { seed: 20261126, numRuns: 12 } as const;
@@ -30,6 +31,8 @@ export interface World {
   published: { id: string; sectionId: string; docId: string; openingCertPem: string };
   /** the foreign bidder's open upload on the published tender */
   foreignUploadId: string;
+  /** the foreign bidder's received bid: its upload, the signed start it was made with, the envelope */
+  foreignBid: { bidId: string; uploadId: string; start: { size: number; sha256: string; signature: string }; envelope: Buffer };
 }
 
 export async function createWorld(label: string, config: Partial<Config> = {}): Promise<World> {
@@ -52,12 +55,21 @@ export async function createWorld(label: string, config: Partial<Config> = {}): 
     .set(bearer(foreignBidder.token))
     .send({ size: sealed.envelope.length, sha256: sealed.sha256, signature: sealed.signature })
     .expect(201);
+  const bidSealed = await sealBid(t, foreignBidder, openingCertPem, Buffer.from('他人已递交的投标文件'));
+  const submitted = await submitBid(t, foreignBidder, pub.id, pub.sections[0].id, bidSealed);
+  assert.equal(submitted.status, 200, submitted.text);
   return {
     t, agency, foreignAgency, bidder, foreignBidder, tenderer, regulator,
     operator: await operatorToken(t),
     draftId: draft.id, draftDocId,
     published: { id: pub.id, sectionId: pub.sections[0].id, docId, openingCertPem },
     foreignUploadId: start.body.uploadId,
+    foreignBid: {
+      bidId: submitted.body.submission.bid.id,
+      uploadId: submitted.body.uploadId,
+      start: { size: bidSealed.envelope.length, sha256: bidSealed.sha256, signature: bidSealed.signature },
+      envelope: bidSealed.envelope,
+    },
   };
 }
 
@@ -88,6 +100,8 @@ export interface Snapshot {
   /** digests of the rows a refused request could alter in place */
   digests: Record<string, string | null>;
   audit: { length: number; headSeq: number; headHash: string };
+  /** files in the blob store: a refused upload leaves no part or temporary file behind */
+  blobFiles: number;
 }
 
 /** One round trip: every count and digest in a single select, so a snapshot per request stays cheap. */
@@ -107,6 +121,7 @@ export async function snapshot(t: TestApp): Promise<Snapshot> {
     counts: Object.fromEntries(COUNTED.map((k) => [k, Number(row[k])])),
     digests: { tenders: row.d_tenders as string, bid_uploads: row.d_bid_uploads as string, certificates: row.d_certificates as string, bids: row.d_bids as string },
     audit: { length: Number(n), headSeq: Number(head?.seq ?? 0), headHash: String(head?.hash ?? '') },
+    blobFiles: fs.readdirSync(t.blobDir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).length,
   };
 }
 
@@ -149,6 +164,7 @@ export async function refusedWithoutChange(t: TestApp, what: string, send: () =>
   const after = await snapshot(t);
   assert.deepEqual(after.counts, before.counts, `${what}: row counts changed`);
   assert.deepEqual(after.digests, before.digests, `${what}: rows changed`);
+  assert.equal(after.blobFiles, before.blobFiles, `${what}: files in the blob store changed`);
   const appended = await auditSince(t, before.audit.headSeq);
   const expected = typeof check.audit === 'function' ? check.audit(res) : (check.audit ?? []);
   assert.deepEqual(appended, expected, `${what}: audit records appended`);
