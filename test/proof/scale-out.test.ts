@@ -33,10 +33,12 @@ describe('proof: two API processes and two workers behind a round-robin proxy', 
   before(async function () {
     console.log(`      scale-out proof seed ${SEED} (PROOF_SEED=${SEED} repeats this run)`);
     d = await startDeployment('scaleout');
+    console.log(`      2 APIs and 2 workers started in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     proxy = await startRoundRobinProxy(d.apis.map((a) => () => a.port!));
     p = remotePlatform(proxy.url);
     await createCustodianMembers(p.app);
     parties = await createParties(p, BIDDERS);
+    console.log(`      ${BIDDERS + 4} members enrolled through the proxy; ${((Date.now() - started) / 1000).toFixed(1)} s so far`);
   });
 
   after(async function () {
@@ -114,6 +116,9 @@ describe('proof: two API processes and two workers behind a round-robin proxy', 
     }));
     assert.ok(restarted, 'the kill happened during the rush');
     await restarted;
+    // the restarted process took the deployment's platform time from the stored setting, not its own start
+    const times = await Promise.all(d.apis.map(async (_, i) => new Date(((await (await fetch(`${d.apiUrl(i)}/api/v1/time`)).json()) as { now: string }).now).getTime()));
+    assert.ok(Math.abs(times[0]! - times[1]!) < 2_000 && Math.abs(times[0]! - p.clock.now().getTime()) < 2_000, `platform times ${times.map((x) => new Date(x).toISOString()).join(' / ')}`);
     const resumed = outcomes.reduce((n, o) => n + o.resumes, 0);
     const bids = await checkBids(p, d, pt, entries);
     assert.deepEqual(bids, { lost: 0, duplicated: 0, verifiedReceipts: BIDDERS });
@@ -128,7 +133,8 @@ describe('proof: two API processes and two workers behind a round-robin proxy', 
       resumed: `${resumed} request(s) resumed through the proxy on the other API; ${victim.name} restarted`,
     });
 
-    // the worker dies at one of the opening's points: after k bids opened, at the window's end, or at the confirmations' end
+    // the worker dies at one of the opening's points: after the k-th key handed over (decryptions running), at the
+    // window's end, or at the confirmations' end
     const points = BIDDERS + 2;
     const point = Math.floor(random() * points);
     const worker = d.workers[Math.floor(random() * d.workers.length)]!;
@@ -140,13 +146,10 @@ describe('proof: two API processes and two workers behind a round-robin proxy', 
     };
     const decrypted = async () => (await d.db('bid_decryptions').where({ tender_id: pt.tender.id, status: 'decrypted' })).length;
     await runOpening(p, d, parties, pt, entries, {
-      afterKeys: async () => {
-        if (point >= BIDDERS) return;
-        const k = await pollUntil(`${point} bids opened`, async () => {
-          const n = await decrypted();
-          return n >= point ? n + 1 : false; // +1: zero is a count too
-        }, { timeoutMs: 120_000, intervalMs: 10 });
-        await killWorker(`decryption, ${k - 1}/${BIDDERS} bids opened`);
+      afterKey: async (posted) => {
+        if (posted !== point + 1) return;
+        const opened = await decrypted();
+        await killWorker(`decryption, ${posted}/${BIDDERS} keys handed over, ${opened} bids opened`);
       },
       afterWindowEnd: async () => {
         if (point === BIDDERS) await killWorker('the decryption window closing');

@@ -132,8 +132,8 @@ export async function waitForState(p: RemotePlatform, tenderId: string, who: Mem
 }
 
 export interface OpeningHooks {
-  /** After the keys were handed over (decryption jobs due on the workers). */
-  afterKeys?: () => Promise<void>;
+  /** After each content key was handed over (`posted` so far; the decryption jobs of those due on the workers). */
+  afterKey?: (posted: number) => Promise<void>;
   /** After the decryption window's end was passed (its closing job due). */
   afterWindowEnd?: () => Promise<void>;
   /** After the confirmation period's end was passed (the objection period's job due). */
@@ -158,8 +158,10 @@ export async function runOpening(p: RemotePlatform, d: Deployment, parties: Part
   await waitForState(p, tenderId, parties.agency, 'signing-in');
   await Promise.all(entries.map((e) => t.http.post(`/api/v1/tenders/${tenderId}/opening/sign-in`).set(bearer(e.member.token)).expect(200)));
   await t.http.post(`/api/v1/tenders/${tenderId}/opening/start-decryption`).set(bearer(parties.agency.token)).expect(200);
-  for (const e of entries) await postKey(t, tenderId, e, await keyBody(e, t)).expect(202);
-  await hooks.afterKeys?.();
+  for (const [i, e] of entries.entries()) {
+    await postKey(t, tenderId, e, await keyBody(e, t)).expect(202);
+    await hooks.afterKey?.(i + 1);
+  }
   await pollUntil('every bid decrypted', async () => (await d.db('bid_decryptions').where({ tender_id: tenderId, status: 'decrypted' })).length === entries.length, { timeoutMs: 120_000, intervalMs: 100 });
 
   const windowEnd = (await openingRow()).decryption_ends_at as Date;
