@@ -80,7 +80,8 @@ let shared: Promise<World> | undefined;
  * file that asks, closed once after the whole run. Files needing other settings (small rate limits) make their own.
  */
 export function sharedWorld(): Promise<World> {
-  shared ??= createWorld('hostile');
+  // uploads stall for one second before they are cut off, so the slow-loris test need not wait a minute
+  shared ??= createWorld('hostile', { uploadIdleSeconds: 1 });
   return shared;
 }
 
