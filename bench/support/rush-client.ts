@@ -36,6 +36,7 @@ export interface SealedFile {
 export interface RushBidResult {
   index: number;
   role: RushRole;
+  uploadId: string | null;
   size: number;
   /** The client's SHA-256 of the envelope it sent. */
   sha256: string;
@@ -192,7 +193,7 @@ async function upload(world: RushWorld, index: number, sealed: SealedFile, signa
   const role = roleOf(index);
   const bidder = world.bidders[index]!;
   const result: RushBidResult = {
-    index, role, size: sealed.size, sha256: sealed.sha256, firstByteMs: 0, lastByteMs: 0, answerMs: 0, status: 0, code: null,
+    index, role, uploadId: null, size: sealed.size, sha256: sealed.sha256, firstByteMs: 0, lastByteMs: 0, answerMs: 0, status: 0, code: null,
     bidId: null, answerSha256: null, stampedSha256: null, genTime: null, resumedFrom: null, error: null,
   };
   const finish = (a: Answer) => {
@@ -236,6 +237,7 @@ async function upload(world: RushWorld, index: number, sealed: SealedFile, signa
       return result;
     }
     const uploadId = started.json.uploadId as string;
+    result.uploadId = uploadId;
     const { port } = world;
     if (role === 'normal') {
       finish(await patch(port, bidder.token, uploadId, sealed.path, 0, sealed.size));

@@ -8,7 +8,8 @@
  * - the clock is then set to D − 2 h, and the bidders are registered, enrolled and logged in (tokens live 24 h here,
  *   so none expires during the run);
  * - `POST /rush?leadMs=N` on a separate loopback control port sets the clock to D − N, so the deadline falls N ms of
- *   real time later; it answers the deadline as wall-clock epoch ms, which the client (same machine) compares with.
+ *   real time later; it answers the deadline as wall-clock epoch ms, which the client (same machine) compares with;
+ *   `GET /patches` there lists each upload PATCH as the server saw it (last body byte read, answer sent).
  * The outbox dispatcher does not run (as in the tests), so nothing seals the tender at D: the upload's own deadline
  * check (EB 27, judged when the last byte has arrived) is what refuses late bids.
  *
@@ -56,6 +57,14 @@ export interface RushServerInfo {
   blobDir: string;
   tenderId: string;
   bidders: number;
+}
+
+/** GET /patches on the control port: every PATCH of an upload as the server saw it (epoch ms; 0 = body not read to its end). */
+export interface ServerPatch {
+  uploadId: string;
+  status: number;
+  lastByteMs: number;
+  answerMs: number;
 }
 
 /** The control port's answer to POST /rush. */
@@ -194,7 +203,20 @@ async function main(): Promise<void> {
   );
   const opening = await t.http.get(`/api/v1/tenders/${tender.id}/opening-key`).set(bearer(bidders[0]!.token)).expect(200);
 
-  server = t.app.listen(0, '127.0.0.1');
+  // the server's own view of each PATCH: when its body's last byte was read, when the answer left. The client's
+  // "last byte sent" is earlier by what the loopback socket buffers still held (megabytes per connection).
+  const patches: ServerPatch[] = [];
+  // this listener first: express rewrites req.url while it routes
+  server = http.createServer();
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const m = req.method === 'PATCH' ? /^\/api\/v1\/bid-uploads\/([0-9a-f-]{36})$/.exec(req.url ?? '') : null;
+    if (!m) return;
+    let lastByteMs = 0;
+    req.once('end', () => (lastByteMs = performance.timeOrigin + performance.now()));
+    res.once('finish', () => patches.push({ uploadId: m[1]!, status: res.statusCode, lastByteMs, answerMs: performance.timeOrigin + performance.now() }));
+  });
+  server.on('request', t.app);
+  server.listen(0, '127.0.0.1');
   server.requestTimeout = 0;
   server.headersTimeout = 60_000;
   // 300 bidders connect within moments of each other
@@ -202,6 +224,10 @@ async function main(): Promise<void> {
   await once(server, 'listening');
 
   control = http.createServer((req, res) => {
+    if (req.method === 'GET' && req.url === '/patches') {
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(patches));
+      return;
+    }
     const url = new URL(req.url ?? '/', 'http://control');
     const leadMs = Number(url.searchParams.get('leadMs'));
     if (req.method !== 'POST' || url.pathname !== '/rush' || !Number.isFinite(leadMs) || leadMs <= 0) {
