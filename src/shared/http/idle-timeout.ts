@@ -37,9 +37,22 @@ export function idleGuardedBody(req: Request, res: Response, idleMs: number): Tr
   guard.once('end', stop);
   guard.once('close', stop);
   req.once('error', (err) => guard.destroy(err));
+  // The service reads the body only after its checks (the upload's owner, offset, tender): a line dropped meanwhile
+  // fails the guard before anyone listens, which must not crash the process; the reader then finds it destroyed.
+  guard.on('error', () => {});
   req.once('aborted', stop);
+  // a client gone before its whole body came fails the body, as reading the request itself would; also when it
+  // went before this guard was made (the checks before it are asynchronous)
+  const dropped = () => Object.assign(new Error('request aborted before its body was complete'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
+  req.once('close', () => {
+    if (!req.complete) guard.destroy(dropped());
+  });
   // answered already (refused before the body was read): nobody waits for the rest
   res.once('close', stop);
+  if (req.destroyed && !req.complete) {
+    guard.destroy(dropped());
+    return guard;
+  }
   arm();
   req.pipe(guard);
   return guard;
