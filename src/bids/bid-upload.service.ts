@@ -81,8 +81,8 @@ export class BidUploadService {
   }
 
   /** EB 27: the server's clock decides; a bid whose last byte arrives after the deadline is not received. */
-  private requireBeforeDeadline(t: Tender): void {
-    if (this.clock.now().getTime() > t.bidDeadline.getTime()) throw BidAfterDeadline({ bidDeadline: t.bidDeadline.toISOString() });
+  private requireBeforeDeadline(t: Tender, at: Date = this.clock.now()): void {
+    if (at.getTime() > t.bidDeadline.getTime()) throw BidAfterDeadline({ bidDeadline: t.bidDeadline.toISOString() });
   }
 
   /** The signature must verify over the declared digest, by a registered, valid signing certificate of the bidder. */
@@ -238,6 +238,12 @@ export class BidUploadService {
     const bidId = crypto.randomUUID();
     const key = bidKey(tender.id, bidId);
     const tap = tapEnvelope(source);
+    // EB 27 judges the instant the last byte arrived, not when the bid's turn to be recorded comes: on a deadline
+    // morning hundreds finish together and wait for the disk and the audit chain.
+    let lastByteAt: Date | null = null;
+    source.once('end', () => {
+      lastByteAt = this.clock.now();
+    });
     const stored = await this.blobs.put(key, tap.stream, { maxBytes: u.size });
     try {
       if (stored.size !== u.size || stored.sha256 !== u.sha256) {
@@ -253,7 +259,7 @@ export class BidUploadService {
         throw err;
       });
       await this.checkAddressing(tender, actor, inspection);
-      return await this.record(ctx, actor, u, tender, bidId, key, inspection);
+      return await this.record(ctx, actor, u, tender, bidId, key, inspection, lastByteAt ?? this.clock.now());
     } catch (err) {
       await this.blobs.delete(key);
       if (err instanceof AppError) {
@@ -293,12 +299,26 @@ export class BidUploadService {
     bidId: string,
     blobKey: string,
     inspection: EnvelopeInspection,
+    receivedAt: Date,
   ): Promise<Submission> {
+    // The receipt is signed before any lock is taken: signing is the slow part, and bids finishing together must not
+    // queue behind each other's signatures. Its time is the last byte's (EB 27); a token for a bid the transaction
+    // then refuses is never handed out.
+    const receiptSerial = randomSerialHex();
+    const receiptToken = createTimeStampResponse({
+      sha256Hex: u.sha256,
+      tsa: this.keys.tsa,
+      serialHex: receiptSerial,
+      genTime: receivedAt,
+      extraCertificatesPem: [this.keys.ca.certificatePem],
+    });
     return this.db.transaction(async (trx) => {
-      const t = (await tendersRepository.findTender(trx, tender.id, { forUpdate: true }))!;
+      // shared: bids of many bidders are recorded at once, while a change of the tender (closing, a moved deadline)
+      // waits for them, and they for it
+      const t = (await tendersRepository.findTender(trx, tender.id, { forShare: true }))!;
       if (t.status !== 'published') throw TenderNotAcceptingBids({ status: t.status });
-      // the last byte has arrived: this is the moment EB 27 judges
-      this.requireBeforeDeadline(t);
+      // against the deadline as it stands now, at the instant the last byte arrived
+      this.requireBeforeDeadline(t, receivedAt);
       // the same upload completed twice at once (a client retrying) yields one bid
       const locked = await repo.findUpload(trx, u.id, true);
       if (!locked || locked.status !== 'open') throw UploadNotOpen({ status: locked?.status ?? 'missing' });
@@ -308,7 +328,6 @@ export class BidUploadService {
       await repo.lockBidderSection(trx, u.sectionId, actor.orgId);
       const previous = await repo.findCurrent(trx, u.sectionId, actor.orgId);
       const now = this.clock.now();
-      const receiptSerial = randomSerialHex();
       const event = await this.audit.append(trx, ctx, {
         action: 'bid.submit',
         objectType: 'bid',
@@ -322,13 +341,6 @@ export class BidUploadService {
           receiptSerial,
           supersedes: previous?.id ?? null,
         },
-      });
-      const receiptToken = createTimeStampResponse({
-        sha256Hex: u.sha256,
-        tsa: this.keys.tsa,
-        serialHex: receiptSerial,
-        genTime: now,
-        extraCertificatesPem: [this.keys.ca.certificatePem],
       });
       if (previous) await repo.supersede(trx, previous.id, bidId, now);
       const bid: Bid = await repo.insertBid(trx, {
@@ -348,12 +360,12 @@ export class BidUploadService {
         receiptToken,
         receiptSerial,
         auditSeq: event.seq,
-        receivedAt: now,
+        receivedAt,
       });
       await repo.finishUpload(trx, u.id, 'complete', now, { bidId });
       return {
         bid: bidView(bid),
-        receipt: { serialHex: receiptSerial, genTime: now, auditSeq: event.seq, token: receiptToken.toString('base64') },
+        receipt: { serialHex: receiptSerial, genTime: receivedAt, auditSeq: event.seq, token: receiptToken.toString('base64') },
         supersededBidId: previous?.id ?? null,
       };
     });

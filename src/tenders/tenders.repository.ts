@@ -180,9 +180,11 @@ export const tendersRepository = {
     return tender(row);
   },
 
-  async findTender(db: Runner, id: string, opts: { forUpdate?: boolean } = {}): Promise<Tender | null> {
+  /** forUpdate: the caller changes the tender; forShare: the caller needs it unchanged until it commits. */
+  async findTender(db: Runner, id: string, opts: { forUpdate?: boolean; forShare?: boolean } = {}): Promise<Tender | null> {
     const q = db('tenders').where({ id }).first();
     if (opts.forUpdate) q.forUpdate();
+    else if (opts.forShare) q.forShare();
     const row = await q;
     return row ? tender(row) : null;
   },
