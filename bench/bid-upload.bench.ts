@@ -6,8 +6,8 @@
  * platform running in a child process (bench/support/bench-server.ts), after a 1 MiB warm-up bid.
  *
  * Baseline, measured in the same run: raw streaming of the same envelope file to another file on the same disk
- * while hashing SHA-256, written the way the local blob store writes (temp file opened 'wx', write stream with
- * `flush: true` so it is fsynced, rename, directory fsync). Run once before and once after the upload; the MEAN of
+ * while hashing SHA-256, written the way the local blob store writes (temp file opened 'wx', SyncedFileWriter, which
+ * starts writeback as it goes and fsyncs at the end, rename, directory fsync). Run once before and once after the upload; the MEAN of
  * the two is the baseline: they bracket the upload, so a drift of the disk's speed during the run (seen here: the
  * run after a GiB of writes is often slower) cancels to first order, where the better of the two would favour
  * whichever run came first.
@@ -31,6 +31,7 @@ import { fileURLToPath } from 'node:url';
 import { encryptStream } from '../crypto/envelope';
 import { signDigest } from '../crypto/signature';
 import { parseTimeStampResponse } from '../crypto/timestamp';
+import { SyncedFileWriter } from '../src/shared/blobs/synced-file-writer';
 import { onExitCleanup } from './support/cleanup';
 import { readCpuSeconds, readMachineCpu, readVmKiB, resetPeakRss, RssSampler } from './support/proc-stats';
 import { startServerProcess, type ServerProcess } from './support/server-process';
@@ -83,7 +84,7 @@ async function rawStreamToDisk(source: string, dir: string, expectedSha256: stri
     },
   });
   const fh = await fsp.open(temp, 'wx');
-  await pipeline(fs.createReadStream(source), hasher, fh.createWriteStream({ flush: true }));
+  await pipeline(fs.createReadStream(source), hasher, new SyncedFileWriter(fh));
   await fsp.rename(temp, target);
   await syncDir(targetDir);
   const ms = performance.now() - t0;

@@ -43,6 +43,7 @@ import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
+import { SyncedFileWriter } from '../src/shared/blobs/synced-file-writer';
 import { onExitCleanup } from './support/cleanup';
 import { MiB, mbps, round } from './support/data';
 import { readVmKiB, resetPeakRss, RssSampler } from './support/proc-stats';
@@ -98,7 +99,7 @@ async function concurrentRawStreams(files: SealedFile[], dir: string): Promise<n
         },
       });
       const fh = await fsp.open(temp, 'wx');
-      await pipeline(fs.createReadStream(f.path), hasher, fh.createWriteStream({ flush: true }));
+      await pipeline(fs.createReadStream(f.path), hasher, new SyncedFileWriter(fh));
       await fsp.rename(temp, target);
       if (hash.digest('hex') !== f.sha256) throw new Error(`baseline copy of ${f.path} hashed differently`);
     }),

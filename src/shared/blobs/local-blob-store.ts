@@ -13,6 +13,7 @@ import path from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { PayloadTooLarge } from '../errors';
+import { SyncedFileWriter } from './synced-file-writer';
 import { BlobKeyInvalid, BlobNotFound } from './blobs.errors';
 import type { BlobStore, PutResult } from './index';
 
@@ -85,9 +86,9 @@ export class LocalBlobStore implements BlobStore {
     const source = Buffer.isBuffer(body) ? Readable.from([body]) : body;
     try {
       // Opened here, not by createWriteStream, so the temp file exists before any byte flows and the cleanup below
-      // cannot run before it is created. The stream fsyncs (flush) and closes the handle when it ends or fails.
+      // cannot run before it is created. The writer syncs as it goes, fsyncs at the end and closes the handle.
       const fh = await fsp.open(temp, 'wx');
-      await pipeline(source, meter, fh.createWriteStream({ flush: true }));
+      await pipeline(source, meter, new SyncedFileWriter(fh));
       await fsp.rename(temp, target);
     } catch (err) {
       await fsp.rm(temp, { force: true });
