@@ -10,6 +10,7 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { applyServerLimits } from '../../src/shared/http/server-limits';
 import { bearer, sealBid } from '../support/factories';
+import { pollUntil } from '../support/poll';
 import { assertRefusal, assertStillUp, refusedWithoutChange, sharedWorld, snapshot, type World } from './support/world';
 
 /** A raw request on its own socket; resolves with what the server wrote and whether it closed the connection. */
@@ -108,6 +109,29 @@ describe('hostile: transport — oversized headers, slow-loris, oversized bodies
       .set('Content-Type', 'application/offset+octet-stream').send(sealed.envelope.subarray(1000)).expect(200);
     assert.equal(done.body.complete, true);
     assert.match(done.body.submission.receipt.token, /^[A-Za-z0-9+/]+=*$/, 'the resumed upload got its time-stamped receipt');
+  });
+
+  it('when clients drop the line in the middle of upload chunks, then the server stays up and the upload stays at its stored offset', async function () {
+    this.timeout(30_000);
+    const before = await snapshot(w.t);
+    const id = w.foreignUploadId;
+    const size = w.foreignBid.envelope.length;
+    // several at once, some dropped before the server's checks have even run, some after a few bytes
+    await Promise.all([0, 1, 50, 500, 0, 1].map((bytes) => rawExchange(port, (s) => {
+      s.write(
+        `PATCH /api/v1/bid-uploads/${id} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${w.foreignBidder.token}\r\n` +
+          `Content-Type: application/offset+octet-stream\r\nUpload-Offset: 0\r\nContent-Length: ${size}\r\n\r\n`,
+      );
+      if (bytes) s.write(Buffer.alloc(bytes, 1));
+      setImmediate(() => s.destroy());
+    }, { timeoutMs: 5000 })));
+    await assertStillUp(w.t);
+    const status = (await w.t.http.get(`/api/v1/bid-uploads/${id}`).set(bearer(w.foreignBidder.token)).expect(200)).body;
+    assert.equal(status.offset, 0);
+    assert.equal(status.status, 'open');
+    // the dropped requests' temporary files go as their reads fail
+    await pollUntil('the dropped requests to be cleaned up', async () => (await snapshot(w.t)).blobFiles === before.blobFiles, { timeoutMs: 10_000, intervalMs: 50 });
+    assert.deepEqual(await snapshot(w.t), before);
   });
 
   it('when a JSON body is larger than MAX_JSON_BYTES or nested absurdly deep, then 413 or 400 with a code', async () => {
