@@ -114,7 +114,10 @@ export const configKeys = {
     'Login requests (challenge, certificate and password login) per window from one client address. Loose: on a deadline morning many bidders share one NAT address.',
   ),
   LOGIN_LIMIT_PER_ACCOUNT: key(int(1, 100_000_000).default(10), 'Login attempts per window naming one account (user name or certificate). Tight: what a guesser must reuse.'),
-  UPLOAD_LIMIT_PER_BIDDER: key(int(1, 100_000_000).default(120), 'Bid upload requests (starting a session and each PATCH) per window from one bidder organisation.'),
+  UPLOAD_LIMIT_PER_BIDDER: key(
+    int(1, 100_000_000).default(1200),
+    'Bid upload requests (starting a session and each PATCH) per window from one bidder organisation. Generous: bidtool sends 8 MiB chunks, so 1200 a minute still lets a bidder on a gigabit line upload at full speed on the deadline morning.',
+  ),
   UPLOAD_IDLE_SECONDS: key(int(1, 3600).default(60), 'A bid upload request that sends no byte for this long is cut off (408); it resumes from its stored offset.'),
   BANK_URL: key(
     z.string().url().optional(),
