@@ -17,7 +17,6 @@ import { securityHeaders } from './shared/http/security-headers';
 import { csrfGuard } from './shared/http/csrf';
 import { refuseNulCharacters } from './shared/http/input-guards';
 import { rateLimit } from './shared/http/rate-limit';
-import { createRateLimitStore } from './shared/http/rate-limit-store';
 import { identityRoutes } from './identity/identity.routes';
 import { tenderRoutes } from './tenders/tenders.routes';
 import { auditRoutes } from './monitoring/audit.routes';
@@ -152,14 +151,7 @@ export function buildApp(ctx: AppContext): Express {
   );
   api.use(refuseNulCharacters);
   api.use(authenticate((token) => ctx.services.auth.verifyToken(token), () => ctx.clock.now()));
-  // the counters (Redis, shared by every instance) close with the context
-  const limiter = createRateLimitStore(ctx.config.redis);
-  const closeContext = ctx.close.bind(ctx);
-  ctx.close = async () => {
-    await limiter.close();
-    await closeContext();
-  };
-  api.use(rateLimit(limiter, ctx.config.rateLimits, ctx.logger));
+  api.use(rateLimit(ctx.rateLimits, ctx.config.rateLimits, ctx.logger));
   api.get('/openapi.json', (_req, res) => {
     res.json(openapi);
   });

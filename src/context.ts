@@ -8,6 +8,7 @@ import { ControllableClock, SystemClock, type Clock } from './shared/clock';
 import { createLogger, type Logger } from './shared/logger';
 import { createBlobStore, type BlobStore } from './shared/blobs';
 import { createEventBus, type EventBus } from './shared/events';
+import { createRateLimitStore, type RateLimitStore } from './shared/http/rate-limit-store';
 import { startClockSync, type ClockSync } from './shared/clock-sync';
 import { createJobQueue, JobRegistry, OutboxDispatcher, type JobQueue } from './shared/queue';
 import { AuditService } from './monitoring/audit.service';
@@ -87,6 +88,8 @@ export interface AppContext {
   logger: Logger;
   blobs: BlobStore;
   events: EventBus;
+  /** The rate-limit counters (in Redis when there is one, so every API instance counts alike). */
+  rateLimits: RateLimitStore;
   /** CLOCK=controllable: shares moves of platform time with the deployment's other processes. */
   clockSync?: ClockSync;
   registry: JobRegistry;
@@ -118,6 +121,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
 
   const blobs = createBlobStore(config);
   const events = createEventBus(config, logger);
+  const rateLimits = createRateLimitStore(config.redis); // connects on first use: workers never do
   const clockSync = config.clock === 'controllable' && clock instanceof ControllableClock ? await startClockSync(config, clock, events, logger) : undefined;
   const registry = new JobRegistry();
   const queue = createJobQueue(config, { db, clock, registry, logger });
@@ -195,6 +199,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     logger,
     blobs,
     events,
+    rateLimits,
     clockSync,
     registry,
     queue,
@@ -217,6 +222,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
       await live.close();
       await clockSync?.close();
       await events.close();
+      await rateLimits.close();
       await db.destroy();
     },
   };
