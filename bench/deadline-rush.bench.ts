@@ -5,8 +5,9 @@
  * envelope each of SIZE MiB (default 20, `--size-mib`). The platform runs in a child process (bench/support/
  * rush-server.ts) with its clock running, so the bid deadline really passes RUSH_LEAD_SECONDS (default 60) after the
  * rush begins. The bidders are a SEPARATE process (bench/support/rush-client.ts): it seals every envelope to a temp
- * directory first (not timed; deleted afterwards), then on the signal uploads them all at once over loopback with
- * node:http — 10% lose their connection halfway and resume from the server's offset, 5% start 2.5 s before the
+ * directory first (not timed; deleted afterwards), then on the signal uploads them over loopback with node:http, each
+ * bidder starting at a seeded random instant within the first RUSH_SPREAD_SECONDS (default: half the lead, 30 s; 0 =
+ * all at the same instant, a burst in which every upload shares the line equally and all end together) — 10% lose their connection halfway and resume from the server's offset, 5% start 2.5 s before the
  * deadline and send their last byte 1.5 s after it (they must be refused with BID_AFTER_DEADLINE and get no bid).
  * With DATABASE_URL/REDIS_URL the platform runs on PostgreSQL and Redis, as the operator runs it.
  *
@@ -120,6 +121,9 @@ export async function run(opts: BenchOptions): Promise<BenchResult[]> {
   const sizeMiB = opts.sizeMiB ?? DEFAULT_SIZE_MIB;
   const bidders = Number(process.env.RUSH_BIDDERS ?? DEFAULT_BIDDERS);
   const leadSeconds = Number(process.env.RUSH_LEAD_SECONDS ?? DEFAULT_LEAD_SECONDS);
+  // arrivals spread over the first half of the last minute by default, so uploads overlap but do not all end at once
+  const spreadSeconds = Number(process.env.RUSH_SPREAD_SECONDS ?? leadSeconds / 2);
+  if (!(spreadSeconds >= 0 && spreadSeconds < leadSeconds)) throw new RangeError('RUSH_SPREAD_SECONDS must be ≥ 0 and less than RUSH_LEAD_SECONDS');
   if (!Number.isInteger(bidders) || bidders < 1) throw new RangeError('RUSH_BIDDERS must be a positive integer');
   if (!(leadSeconds > 5)) throw new RangeError('RUSH_LEAD_SECONDS must be more than 5');
   const size = Math.round(sizeMiB * MiB);
@@ -145,7 +149,7 @@ export async function run(opts: BenchOptions): Promise<BenchResult[]> {
 
     client = spawn(process.execPath, ['--import', 'tsx', 'bench/support/rush-client.ts'], {
       cwd: projectRoot,
-      env: { ...process.env, RUSH_WORLD_FILE: worldFile, RUSH_WORK_DIR: sealedDir, RUSH_SIZE_BYTES: String(size) },
+      env: { ...process.env, RUSH_WORLD_FILE: worldFile, RUSH_WORK_DIR: sealedDir, RUSH_SIZE_BYTES: String(size), RUSH_SPREAD_SECONDS: String(spreadSeconds) },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     const child = client;
@@ -278,7 +282,7 @@ export async function run(opts: BenchOptions): Promise<BenchResult[]> {
         `${late.length} late, ${dropped.length} dropped (${resumed.length} resumed with a receipt), ${errors.length} client errors`,
     );
 
-    const workload = `${results.length} bidders × ${sizeMiB} MiB over loopback, deadline ${leadSeconds} s after the rush began${process.env.DATABASE_URL ? ', PostgreSQL' : ', PGlite'}${process.env.REDIS_URL ? ' + Redis' : ''}`;
+    const workload = `${results.length} bidders × ${sizeMiB} MiB over loopback, arriving over ${spreadSeconds} s, deadline ${leadSeconds} s after the rush began${process.env.DATABASE_URL ? ', PostgreSQL' : ', PGlite'}${process.env.REDIS_URL ? ' + Redis' : ''}`;
     return [
       { figure: 'last byte → receipt p50', value: round(p50, 1), unit: 'ms', target: 'info', pass: Number.isFinite(p50), workload: `${workload}; server side, ${serverLatencies.length} receipts` },
       { figure: 'last byte → receipt p99', value: round(p99, 1), unit: 'ms', target: `≤ ${P99_TARGET_MS} ms`, pass: p99 <= P99_TARGET_MS, workload: `${workload}; server side, ${serverLatencies.length} receipts` },

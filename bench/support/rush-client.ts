@@ -21,6 +21,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { encryptStream } from '../../crypto/envelope';
 import { signDigest } from '../../crypto/signature';
+import { seededRandom } from '../../src/shared/seeded-random';
 import { parseTimeStampResponse } from '../../crypto/timestamp';
 import { MiB, pseudoRandomSource } from './data';
 import type { RushWorld } from './rush-server';
@@ -189,7 +190,7 @@ async function api(port: number, token: string, method: string, urlPath: string,
   return { status: res.status, json };
 }
 
-async function upload(world: RushWorld, index: number, sealed: SealedFile, signature: Buffer, deadlineEpochMs: number): Promise<RushBidResult> {
+async function upload(world: RushWorld, index: number, sealed: SealedFile, signature: Buffer, deadlineEpochMs: number, startAtMs: number): Promise<RushBidResult> {
   const role = roleOf(index);
   const bidder = world.bidders[index]!;
   const result: RushBidResult = {
@@ -223,7 +224,7 @@ async function upload(world: RushWorld, index: number, sealed: SealedFile, signa
   };
 
   try {
-    if (role === 'late') await sleepUntil(deadlineEpochMs - LATE_START_BEFORE_MS);
+    await sleepUntil(role === 'late' ? deadlineEpochMs - LATE_START_BEFORE_MS : startAtMs);
     const started = await api(world.port, bidder.token, 'POST', `/tenders/${world.tenderId}/sections/${world.sectionId}/bid-uploads`, {
       size: sealed.size,
       sha256: sealed.sha256,
@@ -306,7 +307,12 @@ async function main(): Promise<void> {
   const go = new Promise<ParentMessage>((resolve) => process.once('message', (m) => resolve(m as ParentMessage)));
   send({ type: 'sealed', files });
   const { deadlineEpochMs } = await go;
-  const results = await Promise.all(files.map((f, i) => upload(world, i, f, signatures[i]!, deadlineEpochMs)));
+  // Bidders arrive at seeded random instants over the first RUSH_SPREAD_SECONDS of the last minute, as on a deadline
+  // morning (0: all at the same instant, a burst no real deadline sees, worth measuring on its own).
+  const spreadMs = Number(process.env.RUSH_SPREAD_SECONDS ?? 0) * 1000;
+  const random = seededRandom(20261126);
+  const rushStart = epochNow();
+  const results = await Promise.all(files.map((f, i) => upload(world, i, f, signatures[i]!, deadlineEpochMs, rushStart + random() * spreadMs)));
   send({ type: 'done', results });
   process.disconnect?.();
 }
