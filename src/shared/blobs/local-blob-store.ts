@@ -10,9 +10,10 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { PayloadTooLarge } from '../errors';
+import { ByteMeter, OverMaxBytes } from './byte-meter';
 import { SyncedFileWriter } from './synced-file-writer';
 import { BlobKeyInvalid, BlobNotFound } from './blobs.errors';
 import type { BlobStore, PutResult } from './index';
@@ -37,29 +38,6 @@ export function validateBlobKey(key: string): void {
   if (!ok) throw BlobKeyInvalid({ key: String(key).slice(0, 256) });
 }
 
-class TooLarge extends Error {}
-
-/** Counts and hashes the bytes going through; fails once more than maxBytes have passed. */
-class HashAndLimit extends Transform {
-  readonly hash = crypto.createHash('sha256');
-  size = 0;
-
-  constructor(private readonly maxBytes: number) {
-    super();
-  }
-
-  override _transform(chunk: Buffer | string, _enc: BufferEncoding, cb: TransformCallback): void {
-    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-    this.size += buf.length;
-    if (this.size > this.maxBytes) {
-      cb(new TooLarge());
-      return;
-    }
-    this.hash.update(buf);
-    cb(null, buf);
-  }
-}
-
 export class LocalBlobStore implements BlobStore {
   readonly root: string;
 
@@ -82,7 +60,7 @@ export class LocalBlobStore implements BlobStore {
     const dir = path.dirname(target);
     await fsp.mkdir(dir, { recursive: true });
     const temp = path.join(dir, `.${path.basename(target)}.${crypto.randomBytes(6).toString('hex')}.tmp`);
-    const meter = new HashAndLimit(maxBytes);
+    const meter = new ByteMeter(maxBytes);
     const source = Buffer.isBuffer(body) ? Readable.from([body]) : body;
     try {
       // Opened here, not by createWriteStream, so the temp file exists before any byte flows and the cleanup below
@@ -92,11 +70,11 @@ export class LocalBlobStore implements BlobStore {
       await fsp.rename(temp, target);
     } catch (err) {
       await fsp.rm(temp, { force: true });
-      if (err instanceof TooLarge) throw PayloadTooLarge(undefined, { maxBytes });
+      if (err instanceof OverMaxBytes) throw PayloadTooLarge(undefined, { maxBytes });
       throw err;
     }
     await syncDir(dir);
-    return { key, size: meter.size, sha256: meter.hash.digest('hex') };
+    return { key, size: meter.bytes, sha256: meter.sha256() };
   }
 
   /**
