@@ -14,6 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { createTestApp } from '../../test/support/app';
 import { dropCreatedDatabases } from '../../test/support/env';
 import { bearer, createCustodianMembers, createMember, tenderBody, uploadDocument } from '../../test/support/factories';
+import { stopWithParent } from './child-lifecycle';
 
 export interface BenchWorld {
   pid: number;
@@ -33,26 +34,12 @@ process.env.BID_MAX_BYTES ||= String(64 * 1024 ** 3);
 async function main(): Promise<void> {
   const t = await createTestApp('bench');
   let server: ReturnType<typeof t.app.listen> | undefined;
-  let stopping: Promise<void> | null = null;
-  const stop = (code: number) => {
-    stopping ??= (async () => {
-      server?.closeAllConnections();
-      server?.close();
-      await t.close();
-      await dropCreatedDatabases(); // with DATABASE_URL: the database this run created
-    })().then(
-      () => process.exit(code),
-      (err) => {
-        console.error(err);
-        process.exit(1);
-      },
-    );
-  };
-  process.stdin.on('end', () => stop(0));
-  process.stdin.on('close', () => stop(0));
-  process.stdin.resume();
-  process.on('SIGTERM', () => stop(0));
-  process.on('SIGINT', () => stop(0));
+  stopWithParent(async () => {
+    server?.closeAllConnections();
+    server?.close();
+    await t.close();
+    await dropCreatedDatabases(); // with DATABASE_URL: the database this run created
+  });
 
   // custodians first: the default opening-key custodians are the first regulator and the trading centre
   await createCustodianMembers(t);

@@ -15,6 +15,7 @@ import type { AddressInfo } from 'node:net';
 import { createTestApp } from '../../test/support/app';
 import { dropCreatedDatabases } from '../../test/support/env';
 import { bearer, createCustodianMembers, createMember, tenderBody, uploadDocument } from '../../test/support/factories';
+import { stopWithParent } from './child-lifecycle';
 
 export interface LoadServerInfo {
   pid: number;
@@ -31,27 +32,13 @@ async function main(): Promise<void> {
   const t = await createTestApp('load');
   let server: http.Server | undefined;
   let control: http.Server | undefined;
-  let stopping: Promise<void> | null = null;
-  const stop = (code: number) => {
-    stopping ??= (async () => {
-      control?.close();
-      server?.closeAllConnections();
-      server?.close();
-      await t.close();
-      await dropCreatedDatabases();
-    })().then(
-      () => process.exit(code),
-      (err) => {
-        console.error(err);
-        process.exit(1);
-      },
-    );
-  };
-  process.stdin.on('end', () => stop(0));
-  process.stdin.on('close', () => stop(0));
-  process.stdin.resume();
-  process.on('SIGTERM', () => stop(0));
-  process.on('SIGINT', () => stop(0));
+  stopWithParent(async () => {
+    control?.close();
+    server?.closeAllConnections();
+    server?.close();
+    await t.close();
+    await dropCreatedDatabases();
+  });
 
   await createCustodianMembers(t);
   const agency = await createMember(t, 'agency');

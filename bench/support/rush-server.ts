@@ -30,6 +30,7 @@ import { ControllableClock, HOUR_MS } from '../../src/shared/clock';
 import { ADMIN_PASSWORD, startTestApp, T0, type TestApp } from '../../test/support/app';
 import { createMigratedDatabase, dropCreatedDatabases, redisPrefix } from '../../test/support/env';
 import { bearer, createCustodianMembers, createMember, login, operatorToken, tenderBody, uniqueCreditCode, uploadDocument } from '../../test/support/factories';
+import { stopWithParent } from './child-lifecycle';
 
 export interface RushBidder {
   token: string;
@@ -154,27 +155,13 @@ async function main(): Promise<void> {
 
   let server: http.Server | undefined;
   let control: http.Server | undefined;
-  let stopping: Promise<void> | null = null;
-  const stop = (code: number) => {
-    stopping ??= (async () => {
-      control?.close();
-      server?.closeAllConnections();
-      server?.close();
-      await t.close();
-      await dropCreatedDatabases();
-    })().then(
-      () => process.exit(code),
-      (err) => {
-        console.error(err);
-        process.exit(1);
-      },
-    );
-  };
-  process.stdin.on('end', () => stop(0));
-  process.stdin.on('close', () => stop(0));
-  process.stdin.resume();
-  process.on('SIGTERM', () => stop(0));
-  process.on('SIGINT', () => stop(0));
+  stopWithParent(async () => {
+    control?.close();
+    server?.closeAllConnections();
+    server?.close();
+    await t.close();
+    await dropCreatedDatabases();
+  });
 
   await createCustodianMembers(t);
   const agency = await createMember(t, 'agency');
