@@ -19,7 +19,6 @@
  * - time from the last byte sent to the receipt (informational);
  * - server CPU seconds per GiB during the upload, against the baseline's CPU per GiB (informational: where time goes).
  */
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import http from 'node:http';
@@ -31,13 +30,13 @@ import { fileURLToPath } from 'node:url';
 import { encryptStream } from '../crypto/envelope';
 import { signDigest } from '../crypto/signature';
 import { parseTimeStampResponse } from '../crypto/timestamp';
-import { SyncedFileWriter } from '../src/shared/blobs/synced-file-writer';
 import { onExitCleanup } from './support/cleanup';
 import { readCpuSeconds, readMachineCpu, readVmKiB, resetPeakRss, RssSampler } from './support/proc-stats';
 import { startServerProcess, type ServerProcess } from './support/server-process';
 import type { BenchWorld } from './support/bench-server';
 import { MiB, mbps, pseudoRandomSource, round } from './support/data';
 import type { BenchOptions, BenchResult } from './support/types';
+import { copyAsBlobStoreWrites, fsyncPath } from './support/raw-copy';
 
 const DEFAULT_SIZE_MIB = 1024;
 const THROUGHPUT_TARGET_RATIO = 0.5;
@@ -46,24 +45,6 @@ const RSS_GROWTH_LIMIT_MIB = 100;
 const WARM_UP_BYTES = MiB;
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-
-async function fsyncFile(file: string): Promise<void> {
-  const fh = await fsp.open(file, 'r+');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const fh = await fsp.open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
 
 /**
  * The baseline: the envelope file streamed (default 64 KiB reads, like socket chunks) through SHA-256 into a new
@@ -75,21 +56,10 @@ async function rawStreamToDisk(source: string, dir: string, expectedSha256: stri
   const targetDir = path.join(dir, 'bids');
   await fsp.mkdir(targetDir, { recursive: true });
   const target = path.join(targetDir, 'baseline.cms');
-  const temp = path.join(targetDir, `.baseline.cms.${crypto.randomBytes(6).toString('hex')}.tmp`);
-  const hash = crypto.createHash('sha256');
-  const hasher = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      hash.update(chunk);
-      cb(null, chunk);
-    },
-  });
-  const fh = await fsp.open(temp, 'wx');
-  await pipeline(fs.createReadStream(source), hasher, new SyncedFileWriter(fh));
-  await fsp.rename(temp, target);
-  await syncDir(targetDir);
+  const sha256 = await copyAsBlobStoreWrites(source, target);
+  await fsyncPath(targetDir);
   const ms = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
-  const sha256 = hash.digest('hex');
   await fsp.rm(target, { force: true });
   if (sha256 !== expectedSha256) throw new Error(`baseline copy hashed ${sha256}, expected ${expectedSha256}`);
   return { ms, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
@@ -181,7 +151,7 @@ async function sealEnvelope(world: BenchWorld, size: number, file: string): Prom
   });
   if (!out.closed) await new Promise<void>((resolve) => out.once('close', () => resolve()));
   // fsynced, so no dirty pages of it are written back during the measurements
-  await fsyncFile(file);
+  await fsyncPath(file);
   const signature = signDigest({
     sha256Hex: sealed.sha256,
     certificatePem: world.bidder.signingCertificatePem,

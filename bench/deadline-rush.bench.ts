@@ -41,10 +41,8 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
-import { SyncedFileWriter } from '../src/shared/blobs/synced-file-writer';
 import { onExitCleanup } from './support/cleanup';
 import { MiB, mbps, round } from './support/data';
 import { readVmKiB, resetPeakRss, RssSampler } from './support/proc-stats';
@@ -52,6 +50,7 @@ import type { ClientMessage, SealedFile } from './support/rush-client';
 import type { RushServerInfo, RushStart, RushWorld, ServerPatch } from './support/rush-server';
 import { startServerProcess, type ServerProcess } from './support/server-process';
 import type { BenchOptions, BenchResult } from './support/types';
+import { copyAsBlobStoreWrites, fsyncPath } from './support/raw-copy';
 
 const DEFAULT_SIZE_MIB = 20;
 const DEFAULT_BIDDERS = 300;
@@ -75,37 +74,17 @@ async function sha256File(file: string): Promise<string> {
   return hash.digest('hex');
 }
 
-async function syncDir(dir: string): Promise<void> {
-  const fh = await fsp.open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
 /** The baseline: every file copied at once, each through SHA-256 into a new file as LocalBlobStore.put writes one. */
 async function concurrentRawStreams(files: SealedFile[], dir: string): Promise<number> {
   await fsp.mkdir(dir, { recursive: true });
   const t0 = performance.now();
   await Promise.all(
     files.map(async (f, i) => {
-      const target = path.join(dir, `${i}.cms`);
-      const temp = path.join(dir, `.${i}.cms.${crypto.randomBytes(6).toString('hex')}.tmp`);
-      const hash = crypto.createHash('sha256');
-      const hasher = new Transform({
-        transform(chunk: Buffer, _enc, cb) {
-          hash.update(chunk);
-          cb(null, chunk);
-        },
-      });
-      const fh = await fsp.open(temp, 'wx');
-      await pipeline(fs.createReadStream(f.path), hasher, new SyncedFileWriter(fh));
-      await fsp.rename(temp, target);
-      if (hash.digest('hex') !== f.sha256) throw new Error(`baseline copy of ${f.path} hashed differently`);
+      const sha256 = await copyAsBlobStoreWrites(f.path, path.join(dir, `${i}.cms`));
+      if (sha256 !== f.sha256) throw new Error(`baseline copy of ${f.path} hashed differently`);
     }),
   );
-  await syncDir(dir);
+  await fsyncPath(dir);
   const ms = performance.now() - t0;
   await fsp.rm(dir, { recursive: true, force: true });
   return ms;
