@@ -229,6 +229,31 @@ export const identityRepository = {
     return { user: publicUser(user(row)), org: org(orgRow) };
   },
 
+  /**
+   * What every authenticated request must know of its token's session, in one round trip: the active membership (none
+   * when the user or organisation is disabled), whether the token was revoked, and the login certificate's status.
+   */
+  async findSession(
+    db: Runner,
+    s: { userId: string; tokenId: string; certSerial: string | null },
+  ): Promise<{ user: User; org: Organisation; tokenRevoked: boolean; certificateStatus: string | null } | null> {
+    const row = await db('users as u')
+      .join('organisations as o', 'o.id', 'u.organisation_id')
+      .where('u.id', s.userId)
+      .where('u.status', 'active')
+      .where('o.status', 'active')
+      .select(
+        'u.*',
+        db.raw('row_to_json(o.*) as org'),
+        db.raw('exists (select 1 from revoked_tokens r where r.jti = ?) as token_revoked', [s.tokenId]),
+        db.raw('(select c.status from certificates c where c.serial_hex = ?) as certificate_status', [s.certSerial]),
+      )
+      .first();
+    if (!row) return null;
+    const orgRow = typeof row.org === 'string' ? JSON.parse(row.org) : row.org;
+    return { user: publicUser(user(row)), org: org(orgRow), tokenRevoked: Boolean(row.token_revoked), certificateStatus: row.certificate_status ?? null };
+  },
+
   async insertCertificate(db: Runner, c: Omit<CertificateRecord, 'status' | 'revokedAt' | 'revocationReason'> & { issuedByUserId: string | null }): Promise<void> {
     await db('certificates').insert({
       serial_hex: c.serialHex,
@@ -289,10 +314,6 @@ export const identityRepository = {
 
   async revokeToken(db: Runner, jti: string, expiresAt: Date, at: Date): Promise<void> {
     await db('revoked_tokens').insert({ jti, expires_at: expiresAt, revoked_at: at }).onConflict('jti').ignore();
-  },
-
-  async isTokenRevoked(db: Runner, jti: string): Promise<boolean> {
-    return Boolean(await db('revoked_tokens').where({ jti }).first());
   },
 
   async getPlatformKey(db: Runner, name: string): Promise<{ certificatePem: string | null; secretEnc: string } | null> {
