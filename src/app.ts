@@ -8,6 +8,7 @@ import { z } from 'zod';
 import type { AppContext } from './context';
 import { ControllableClock } from './shared/clock';
 import { createMetrics } from './shared/metrics';
+import { outboxBacklog } from './shared/queue';
 import { formatShanghai, TIME_ZONE } from './shared/time';
 import { API_BASE, RouteTable } from './shared/http/route';
 import { authenticate, requestContext, actionContextOf } from './shared/http/request-context';
@@ -112,7 +113,7 @@ export function buildApp(ctx: AppContext): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', ctx.config.trustProxy);
-  const metrics = createMetrics();
+  const metrics = createMetrics({ outbox: () => outboxBacklog(ctx.db, ctx.clock) });
 
   app.use(requestContext);
   app.use(securityHeaders());

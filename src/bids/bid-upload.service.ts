@@ -15,6 +15,7 @@ import type { Db } from '../db';
 import type { Clock } from '../shared/clock';
 import { requireActor, type ActionContext, type Actor } from '../shared/access';
 import { AppError, NotFound, PayloadTooLarge } from '../shared/errors';
+import { bidMetrics } from '../shared/metrics';
 import type { BlobStore } from '../shared/blobs';
 import type { AuditService } from '../monitoring/audit.service';
 import type { CertificateService } from '../identity/certificates.service';
@@ -193,6 +194,15 @@ export class BidUploadService {
    * chunk is kept as a part, and the chunk completing the envelope assembles and checks the parts.
    */
   async append(ctx: ActionContext, uploadId: string, offset: number, body: Readable, contentLength: number | null): Promise<ChunkResult> {
+    bidMetrics.uploadsInFlight.inc();
+    try {
+      return await this.appendChunk(ctx, uploadId, offset, body, contentLength);
+    } finally {
+      bidMetrics.uploadsInFlight.dec();
+    }
+  }
+
+  private async appendChunk(ctx: ActionContext, uploadId: string, offset: number, body: Readable, contentLength: number | null): Promise<ChunkResult> {
     const actor = requireActor(ctx, 'bidder');
     const u = await this.ownUpload(actor, uploadId);
     if (u.status !== 'open') throw UploadNotOpen({ status: u.status });
@@ -208,6 +218,7 @@ export class BidUploadService {
 
     const key = partKey(u.id, offset);
     const part = await this.blobs.put(key, body, { maxBytes: remaining });
+    bidMetrics.bytesReceived.inc(part.size);
     if (!(await repo.advanceUpload(this.db, u.id, offset, key, part.size, this.clock.now()))) {
       await this.blobs.delete(key);
       const now = await repo.findUpload(this.db, u.id);
@@ -241,10 +252,14 @@ export class BidUploadService {
     // EB 27 judges the instant the last byte arrived, not when the bid's turn to be recorded comes: on a deadline
     // morning hundreds finish together and wait for the disk and the audit chain.
     let lastByteAt: Date | null = null;
+    let lastByteMark = 0; // wall time, for the receipt-latency metric (platform time may be moved or frozen)
     source.once('end', () => {
       lastByteAt = this.clock.now();
+      lastByteMark = performance.now();
     });
     const stored = await this.blobs.put(key, tap.stream, { maxBytes: u.size });
+    // a chunked upload's last request counted its bytes as a part; these are its parts read back
+    if (u.parts === 0 && u.partKeys.length === 0) bidMetrics.bytesReceived.inc(stored.size);
     try {
       if (stored.size !== u.size || stored.sha256 !== u.sha256) {
         throw BidHashMismatch({ declared: u.sha256, received: stored.sha256 }, { declaredSize: u.size, receivedSize: stored.size });
@@ -259,7 +274,9 @@ export class BidUploadService {
         throw err;
       });
       await this.checkAddressing(tender, actor, inspection);
-      return await this.record(ctx, actor, u, tender, bidId, key, inspection, lastByteAt ?? this.clock.now());
+      const submission = await this.record(ctx, actor, u, tender, bidId, key, inspection, lastByteAt ?? this.clock.now());
+      bidMetrics.receipts.observe((performance.now() - lastByteMark) / 1000);
+      return submission;
     } catch (err) {
       await this.blobs.delete(key);
       if (err instanceof AppError) {

@@ -106,6 +106,21 @@ describe('sealed bids: upload, checks, receipts, deadline, custody', () => {
     assert.equal(JSON.stringify(counts.body).includes(bidder.orgId), false, 'the agency sees counts, not bidders');
   });
 
+  it("when a bid is received, then /metrics shows its bytes, its last byte → receipt time and the job outbox's backlog", async () => {
+    const metric = (text: string, name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+    const before = (await t.http.get('/metrics').expect(200)).text;
+    const newcomer = await createMember(t, 'bidder');
+    const sealed = await sealBid(t, newcomer, openingCertPem, plaintext('metered'));
+    assert.equal((await submitBid(t, newcomer, tender.id, sectionId, sealed)).status, 200);
+    const after = (await t.http.get('/metrics').expect(200)).text;
+    assert.equal(metric(after, 'gz_bid_receipt_seconds_count') - metric(before, 'gz_bid_receipt_seconds_count'), 1);
+    assert.equal(metric(after, 'gz_bid_bytes_received_total') - metric(before, 'gz_bid_bytes_received_total'), sealed.envelope.length);
+    assert.equal(metric(after, 'gz_bid_upload_requests_in_flight'), 0);
+    // the backlog is read from the database: the deadline's jobs (closing the tender, the opening) wait there
+    assert.match(after, /^gz_outbox_jobs\{status="pending"\} \d+$/m);
+    assert.match(after, /^gz_outbox_oldest_due_seconds \d+(\.\d+)?$/m);
+  });
+
   it('when the bidder submits again before the deadline, then the new bid supersedes the old one and exactly one is current', async () => {
     const first = (await submitBid(t, rival, tender.id, sectionId, await sealBid(t, rival, openingCertPem, plaintext('r1')))).body.submission.bid;
     const second = await submitBid(t, rival, tender.id, sectionId, await sealBid(t, rival, openingCertPem, plaintext('r2')));

@@ -130,6 +130,15 @@ export async function claimDue(db: Db, now: Date, limit: number): Promise<Outbox
   });
 }
 
+/** Jobs not yet done, by status, and the oldest due pending job's run_at: what an operator watches on /metrics. */
+export async function openCounts(db: Runner, now: Date): Promise<{ byStatus: Record<'pending' | 'enqueued' | 'failed', number>; oldestDueAt: Date | null }> {
+  const rows: Array<{ status: string; n: number | string }> = await db('outbox').whereIn('status', ['pending', 'enqueued', 'failed']).groupBy('status').select('status').count({ n: '*' });
+  const byStatus = { pending: 0, enqueued: 0, failed: 0 };
+  for (const r of rows) byStatus[r.status as keyof typeof byStatus] = Number(r.n);
+  const oldest = await db('outbox').where('status', 'pending').andWhere('run_at', '<=', now).min({ at: 'run_at' }).first();
+  return { byStatus, oldestDueAt: oldest?.at ? new Date(oldest.at) : null };
+}
+
 /** Puts a claimed row back (the queue refused it, e.g. Redis is down), so the next tick claims it again. */
 export async function release(runner: Runner, id: number): Promise<void> {
   await runner('outbox').where({ id, status: 'enqueued' }).update({ status: 'pending', enqueued_at: null });
