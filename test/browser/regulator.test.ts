@@ -97,6 +97,8 @@ describe('browser: the regulator console', function () {
     await page.getByLabel('项目 / Tender').selectOption(tender.id);
     await page.getByRole('button', { name: '筛选 / Filter' }).click();
     await list.getByRole('link', { name: NOT_BASIC_TITLE }).first().waitFor({ state: 'detached' });
+    // the list reloads on its own, after the old one is gone: wait for the filtered one before counting
+    await list.getByRole('link').first().waitFor();
     assert.equal(await list.getByRole('link').count(), 1);
     await page.getByTestId('alert-summary').getByText('共 1 条').waitFor();
 
