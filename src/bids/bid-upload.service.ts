@@ -213,6 +213,7 @@ export class BidUploadService {
 
     if (offset === 0 && u.parts === 0 && contentLength === u.size) {
       const submission = await this.receiveWhole(ctx, actor, u, tender, body);
+      bidMetrics.bytesReceived.inc(u.size);
       return { uploadId: u.id, offset: u.size, size: u.size, complete: true, submission };
     }
 
@@ -258,8 +259,6 @@ export class BidUploadService {
       lastByteMark = performance.now();
     });
     const stored = await this.blobs.put(key, tap.stream, { maxBytes: u.size });
-    // a chunked upload's last request counted its bytes as a part; these are its parts read back
-    if (u.parts === 0 && u.partKeys.length === 0) bidMetrics.bytesReceived.inc(stored.size);
     try {
       if (stored.size !== u.size || stored.sha256 !== u.sha256) {
         throw BidHashMismatch({ declared: u.sha256, received: stored.sha256 }, { declaredSize: u.size, receivedSize: stored.size });
